@@ -27,9 +27,10 @@ def place(images: torch.Tensor, device: torch.device, max_fraction: float = 0.5)
 
 def to_float(batch_nhwc: torch.Tensor, channels_last: bool = True) -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-1, 1] (0 -> -1, 255 -> 1)."""
-    x = batch_nhwc.permute(0, 3, 1, 2).float()  # keeps NHWC strides: already channels_last
+    x = batch_nhwc.permute(0, 3, 1, 2).float()  # a dense NHWC batch stays channels_last
     x = x.mul_(2.0 / 255.0).sub_(1.0)
-    return x if channels_last else x.contiguous()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return x.contiguous(memory_format=fmt)  # a no-op in the usual case
 
 
 class Batches:
