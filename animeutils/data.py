@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import cache, imagefiles, sources
@@ -114,7 +113,8 @@ class FaceDataset:
 def _check_size(image_size: int) -> int:
     if not isinstance(image_size, int) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
         raise ValueError(
-            f"image_size must be an int from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, got {image_size!r}"
+            f"image_size must be an int from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, "
+            f"got {image_size!r}"
         )
     return image_size
 
@@ -171,7 +171,7 @@ def _load_folder(source: Source, image_size: int, max_images: int | None, progre
     entries = list(imagefiles.scan(root))
     candidates = [e for e in entries if imagefiles.is_image_name(e.relpath)]
     others = [
-        {"path": e.relpath, "reason": f"not an image file: extension {Path(e.relpath).suffix or '(none)'}"}
+        {"path": e.relpath, "reason": f"not an image file: {Path(e.relpath).suffix or 'no'} ext"}
         for e in entries
         if not imagefiles.is_image_name(e.relpath)
     ]
@@ -182,7 +182,8 @@ def _load_folder(source: Source, image_size: int, max_images: int | None, progre
         )
     if max_images and len(candidates) > max_images:
         # A fixed subset (not the first N names) so that years and styles stay mixed.
-        candidates = sorted(random.Random(0).sample(candidates, max_images), key=lambda e: e.relpath)
+        picked = random.Random(0).sample(candidates, max_images)
+        candidates = sorted(picked, key=lambda e: e.relpath)
     root_id = hashlib.sha256(str(root).encode()).hexdigest()[:8]
     prefix = f"folder-{root.name[:40]}-{root_id}-{image_size}px-{max_images or 'all'}"
     key = cache.fingerprint({
@@ -233,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.save_skipped:
         ds.save_skipped(args.save_skipped)
     if args.json:
-        print(json.dumps({**ds.describe(), "skipped": ds.skipped,
-                          "seconds": round(ds.seconds, 3), "from_cache": ds.from_cache}))
+        record = {**ds.describe(), "skipped": ds.skipped, "from_cache": ds.from_cache,
+                  "seconds": round(ds.seconds, 3)}
+        print(json.dumps(record))
     else:
         print(ds.summary())
         if ds.skipped and not args.save_skipped:

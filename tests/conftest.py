@@ -15,7 +15,7 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 
 def face_like(seed: int, w: int = 96, h: int = 96) -> Image.Image:
-    """A smooth random RGB picture with noise (enough entropy that truncating its JPEG breaks it)."""
+    """A smooth random RGB picture with noise (enough entropy that a cut JPEG fails to decode)."""
     rng = np.random.default_rng(seed)
     base = Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).resize((w, h))
     noisy = np.asarray(base, np.int16) + rng.integers(-30, 30, (h, w, 3))

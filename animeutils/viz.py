@@ -1,0 +1,73 @@
+"""Pictures of image batches: grids as PIL images and small matplotlib galleries.
+
+Accepts either (N, H, W, 3) uint8 images (the dataset's layout) or (N, 3, H, W) floats in
+[-1, 1] (what the generator outputs), so the same call shows data and samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_uint8_nhwc(images) -> torch.Tensor:
+    """Any supported batch -> (N, H, W, 3) uint8 on the CPU."""
+    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    x = x.detach().cpu()
+    if x.dtype == torch.uint8:
+        return x if x.shape[-1] == 3 else x.permute(0, 2, 3, 1)
+    x = x.float()
+    if x.shape[1] == 3 and x.shape[-1] != 3:
+        x = x.permute(0, 2, 3, 1)
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def grid(images, nrow: int = 8, padding: int = 2, pad_value: int = 255) -> Image.Image:
+    """One PIL image with the batch laid out ``nrow`` per row."""
+    x = to_uint8_nhwc(images)
+    n, h, w, _ = x.shape
+    ncol = min(nrow, max(n, 1))
+    rows = -(-n // ncol) if n else 1
+    canvas = np.full((rows * (h + padding) + padding, ncol * (w + padding) + padding, 3),
+                     pad_value, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + c * (w + padding)
+        canvas[top : top + h, left : left + w] = x[i].numpy()
+    return Image.fromarray(canvas)
+
+
+def show(images, title: str | None = None, nrow: int = 8, scale: float = 1.0):
+    """Show a grid inline (matplotlib); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    img = grid(images, nrow)
+    fig, ax = plt.subplots(figsize=(scale * img.width / 60, scale * img.height / 60))
+    ax.imshow(img, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def gallery(images, captions: list[str], ncols: int = 8, title: str | None = None,
+            size: float = 1.4):
+    """Images with a caption under each (distances, scores, file names); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    x = to_uint8_nhwc(images)
+    n = max(len(x), 1)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 1.25 * nrows),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, img, cap in zip(axes.flat, x, captions):
+        ax.imshow(img.numpy(), interpolation="nearest")
+        ax.set_title(cap, fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
