@@ -1,0 +1,37 @@
+# The two commands of the README, plus their parts. Everything runs in a local virtualenv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUN_DIR ?= runs
+
+.PHONY: setup run test lint unit notebooks bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -e .
+	touch $@
+
+# Main job: run the pipeline notebook on the default data (auto: Kaggle, else synthetic).
+run: setup
+	mkdir -p $(RUN_DIR)
+	$(VENV)/bin/papermill -k python3 notebooks/01_explore_data.ipynb $(RUN_DIR)/01_explore_data.ipynb
+
+# Tests: lint, unit tests, then every notebook top to bottom at CI scale (ANIMEUTILS_QUICK=1).
+test: lint unit notebooks
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+unit: setup
+	MPLBACKEND=Agg $(PY) -m pytest tests
+
+notebooks: setup
+	ANIMEUTILS_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env notebooks
+
+bench: setup
+	$(PY) benchmarks/data_cache.py --num-images 63600
+
+clean:
+	rm -rf $(VENV) $(RUN_DIR)

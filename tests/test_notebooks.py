@@ -1,0 +1,83 @@
+"""Notebooks stay reviewable and runnable: clean JSON, a shared bootstrap, papermill parameters,
+Colab badges; and papermill really drives them (nbval runs them all separately, see README)."""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+sys.path.insert(0, str(ROOT / "tools"))
+from clean_notebooks import clean  # noqa: E402
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_there_are_notebooks():
+    assert [p.name for p in NOTEBOOKS][:1] == ["01_explore_data.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_in_clean_form(path):
+    nb = read(path)
+    assert path.stat().st_size < 60_000, "notebook too large: strip outputs"
+    cleaned = clean(read(path))
+    assert nbformat.writes(nb) == nbformat.writes(cleaned), (
+        f"{path.name} has outputs or editor metadata: run python tools/clean_notebooks.py {path}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_is_plain_literals_with_help(path):
+    cells = [c for c in read(path).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    for line in cells[0].source.splitlines():
+        if not line.strip():
+            continue
+        code, _, comment = line.partition("  # ")
+        name, _, value = code.partition(" = ")
+        assert name.isidentifier() and comment.strip(), f"needs 'name = value  # help': {line}"
+        assert "=" not in comment, f"papermill cannot parse '=' in a help comment: {line}"
+        ast.literal_eval(value)  # papermill can only override plain literals
+
+
+def test_every_notebook_starts_with_the_same_bootstrap_and_its_own_colab_badge():
+    firsts = set()
+    for path in NOTEBOOKS:
+        nb = read(path)
+        firsts.add(next(c.source for c in nb.cells if c.cell_type == "code"))
+        assert f"blob/main/notebooks/{path.name})" in nb.cells[0].source
+    assert len(firsts) == 1
+    url = firsts.pop().split("git+")[1].split('"')[0]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'Repository = "{url}"' in pyproject
+
+
+def test_papermill_lists_parameters_with_help():
+    import papermill
+
+    params = papermill.inspect_notebook(str(ROOT / "notebooks" / "01_explore_data.ipynb"))
+    assert {"data", "image_size", "max_images", "quick"} <= set(params)
+    assert all(p["help"] for p in params.values())
+
+
+def test_papermill_runs_01_on_a_folder_with_parameters(tmp_path, hostile_folder):
+    root, _ = hostile_folder
+    out = tmp_path / "out.ipynb"
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(ROOT / "notebooks"),
+           str(ROOT / "notebooks" / "01_explore_data.ipynb"), str(out),
+           "-p", "data", str(root), "-p", "image_size", "32", "-p", "num_outliers", "4"]
+    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=300)
+    text = json.dumps(read(out).cells)
+    assert "DATA: images from the folder" in text
+    assert "shorter side: min 90" in text  # the 1x1 file was skipped, not measured
+    assert "images per year" in text and "10 at 32x32 px" in text
