@@ -28,7 +28,7 @@ unit: setup
 	MPLBACKEND=Agg $(PY) -m pytest tests
 
 notebooks: setup
-	ANIMEUTILS_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env notebooks
+	ANIMEUTILS_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env notebooks
 
 bench: setup
 	$(PY) benchmarks/data_cache.py --num-images 63600

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def banner(source: Source) -> str:
         title = f"DATA: Kaggle Anime Face Dataset ({source.kaggle_handle})"
     else:
         title = f"DATA: images from the folder {source.path}"
-    lines = [title, f"why: {source.reason}"]
+    lines = [title, *textwrap.wrap(f"why: {source.reason}", 76, subsequent_indent="     ")]
     if source.kind == "synthetic" and source.requested == "auto":
         lines.append("for the real faces: get online (or Kaggle credentials), or data='/path'")
     width = max(len(line) for line in lines)

@@ -72,7 +72,7 @@ def test_papermill_lists_parameters_with_help():
 def test_papermill_runs_01_on_a_folder_with_parameters(tmp_path, hostile_folder):
     root, _ = hostile_folder
     out = tmp_path / "out.ipynb"
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # inline figures
     cmd = [sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(ROOT / "notebooks"),
            str(ROOT / "notebooks" / "01_explore_data.ipynb"), str(out),
            "-p", "data", str(root), "-p", "image_size", "32", "-p", "num_outliers", "4"]
@@ -81,3 +81,6 @@ def test_papermill_runs_01_on_a_folder_with_parameters(tmp_path, hostile_folder)
     assert "DATA: images from the folder" in text
     assert "shorter side: min 90" in text  # the 1x1 file was skipped, not measured
     assert "images per year" in text and "10 at 32x32 px" in text
+    figures = [o for c in read(out).cells for o in c.get("outputs", []) if "image/png" in
+               o.get("data", {})]
+    assert len(figures) >= 5  # samples, sizes, years, duplicates, outliers
