@@ -71,3 +71,28 @@ def gallery(images, captions: list[str], ncols: int = 8, title: str | None = Non
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def training_curves(stats: list[dict]) -> dict:
+    """Figures of a run's stats.jsonl rows: ``{"losses": fig, "d_outputs": fig}``."""
+    import matplotlib.pyplot as plt
+
+    seen = [r["images_seen"] for r in stats]
+    figs = {}
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(seen, [r["loss_d"] for r in stats], label="D loss")
+    ax.plot(seen, [r["loss_g"] for r in stats], label="G loss")
+    ax.set(xlabel="images seen", ylabel="BCE loss", title="losses")
+    ax.legend()
+    fig.tight_layout()
+    figs["losses"] = fig
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(seen, [r["d_real"] for r in stats], label="D(x): real")
+    ax.plot(seen, [r["d_fake"] for r in stats], label="D(G(z)): fake")
+    ax.plot(seen, [r["d_acc"] for r in stats], label="D accuracy", alpha=0.6)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="images seen", ylim=(0, 1), title="discriminator outputs")
+    ax.legend()
+    fig.tight_layout()
+    figs["d_outputs"] = fig
+    return figs

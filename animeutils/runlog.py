@@ -1,0 +1,115 @@
+"""The run folder: everything a training run leaves behind, so runs describe themselves.
+
+    <run_dir>/config.json        the TrainConfig plus the data actually used and the machine
+    <run_dir>/stats.jsonl        one JSON object per logging window
+    <run_dir>/samples/epoch_0001.png, ...   grids from one fixed noise
+    <run_dir>/progress.gif       those grids as an animation
+    <run_dir>/losses.png, d_outputs.png     curves drawn from stats.jsonl
+    <run_dir>/checkpoints/last.pt (+ epoch_0005.pt, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from . import viz
+
+RUNS_ENV = "ANIMEUTILS_RUNS"
+
+
+def runs_root() -> Path:
+    """``$ANIMEUTILS_RUNS``, else ``runs/`` at the repository root when working in a clone's
+    ``notebooks/`` folder, else ``./runs``."""
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV])
+    cwd = Path.cwd()
+    if cwd.name == "notebooks" and (cwd.parent / "animeutils").is_dir():
+        return cwd.parent / "runs"
+    return cwd / "runs"
+
+
+def latest_run(root: Path | None = None) -> Path | None:
+    """The run folder under ``root`` whose last checkpoint was written most recently."""
+    root = root or runs_root()
+    found = sorted(root.glob("*/checkpoints/last.pt"), key=lambda p: p.stat().st_mtime)
+    return found[-1].parent.parent if found else None
+
+
+def resolve(run_dir: str | os.PathLike | None, resume: bool, arch: str) -> Path:
+    """Pick the folder for a run; never silently reuse a folder that holds another run."""
+    if run_dir is None:
+        if resume and (last := latest_run()) is not None:
+            return last
+        return runs_root() / f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}"
+    path = Path(run_dir).expanduser()
+    if not resume and (path / "checkpoints" / "last.pt").exists():
+        raise FileExistsError(
+            f"run_dir {path} already holds a run: pass resume=True to continue it, "
+            "or choose another run_dir"
+        )
+    return path
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.samples = self.path / "samples"
+        self.checkpoints = self.path / "checkpoints"
+        self.stats_path = self.path / "stats.jsonl"
+        for folder in (self.samples, self.checkpoints):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.pt"
+
+    def write_config(self, record: dict) -> None:
+        (self.path / "config.json").write_text(json.dumps(record, indent=1, default=str))
+
+    def append_stats(self, row: dict) -> None:
+        with open(self.stats_path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+    def truncate_stats(self, step: int) -> None:
+        """Drop rows logged after ``step`` (written after the checkpoint a resume starts from)."""
+        rows = [r for r in read_stats(self.path) if r["step"] <= step]
+        self.stats_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def save_samples(self, images, epoch: int) -> Path:
+        path = self.samples / f"epoch_{epoch:04d}.png"
+        viz.grid(images, nrow=8).save(path)
+        return path
+
+    def make_gif(self, ms_per_frame: int = 400) -> Path | None:
+        frames = [Image.open(p) for p in sorted(self.samples.glob("epoch_*.png"))]
+        if not frames:
+            return None
+        path = self.path / "progress.gif"
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=ms_per_frame,
+                       loop=0)
+        return path
+
+    def plot_curves(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        stats = read_stats(self.path)
+        if not stats:
+            return
+        for name, fig in viz.training_curves(stats).items():
+            fig.savefig(self.path / f"{name}.png", dpi=100)
+            plt.close(fig)
+
+
+def read_stats(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "stats.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
