@@ -95,17 +95,10 @@ class RunDir:
         return path
 
     def plot_curves(self) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
         stats = read_stats(self.path)
-        if not stats:
-            return
-        for name, fig in viz.training_curves(stats).items():
-            fig.savefig(self.path / f"{name}.png", dpi=100)
-            plt.close(fig)
+        if stats:
+            for name, fig in viz.training_curves(stats, pyplot=False).items():
+                fig.savefig(self.path / f"{name}.png", dpi=100)
 
 
 def read_stats(run_dir: str | Path) -> list[dict]:

@@ -16,6 +16,39 @@ def quick_mode(flag: bool | None = None) -> bool:
     return os.environ.get(QUICK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+# Scales of a training run. Demo: what a 2-core CPU trains in about 5 minutes (500 steps);
+# quick: what CI runs in seconds. Values are caps: a smaller setting given by the user is kept.
+DEMO_SCALE = {"g_features": 32, "d_features": 32, "batch_size": 64, "max_images": 8000,
+              "epochs": 4}
+QUICK_SCALE = {"g_features": 8, "d_features": 8, "batch_size": 32, "max_images": 256,
+               "epochs": 2, "num_samples": 16, "log_every": 4}
+
+
+def training_scale(cfg, demo: bool | None = None, quick: bool | None = None):
+    """Return ``(cfg, message)``: ``cfg`` capped to quick or demo scale when that applies.
+
+    Quick when ``quick_mode(quick)``; demo when ``demo`` is True, or None on a machine without a
+    GPU; otherwise full scale, unchanged."""
+    import dataclasses
+
+    if quick_mode(quick):
+        caps, name = QUICK_SCALE, "QUICK scale (CI): a few seconds, a smoke test only"
+    elif demo or (demo is None and device(cfg.device).type == "cpu"):
+        why = "demo=True" if demo else "no GPU found"
+        caps, name = DEMO_SCALE, (f"CPU DEMO scale ({why}): minutes, faces start to appear; "
+                                  "pass demo=False (papermill: -p demo False) for full scale")
+    else:
+        return cfg, f"FULL scale on {device(cfg.device)}: the configuration as given"
+    changes = {}
+    for key, cap in caps.items():
+        value = getattr(cfg, key)
+        new = cap if value is None else min(value, cap)
+        if new != value:
+            changes[key] = new
+    note = ", ".join(f"{k} {getattr(cfg, k)} -> {v}" for k, v in changes.items())
+    return dataclasses.replace(cfg, **changes), f"{name}\n  {note or 'no change needed'}"
+
+
 def in_colab() -> bool:
     return "google.colab" in sys.modules
 

@@ -73,20 +73,30 @@ def gallery(images, captions: list[str], ncols: int = 8, title: str | None = Non
     return fig
 
 
-def training_curves(stats: list[dict]) -> dict:
-    """Figures of a run's stats.jsonl rows: ``{"losses": fig, "d_outputs": fig}``."""
-    import matplotlib.pyplot as plt
+def training_curves(stats: list[dict], pyplot: bool = True) -> dict:
+    """Figures of a run's stats.jsonl rows: ``{"losses": fig, "d_outputs": fig}``.
+
+    ``pyplot=False`` makes plain ``Figure`` objects (for saving to files) that never touch the
+    current backend or the notebook's inline display."""
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        new_figure = plt.figure
+    else:
+        from matplotlib.figure import Figure as new_figure
 
     seen = [r["images_seen"] for r in stats]
     figs = {}
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig = new_figure(figsize=(7, 3))
+    ax = fig.add_subplot()
     ax.plot(seen, [r["loss_d"] for r in stats], label="D loss")
     ax.plot(seen, [r["loss_g"] for r in stats], label="G loss")
     ax.set(xlabel="images seen", ylabel="BCE loss", title="losses")
     ax.legend()
     fig.tight_layout()
     figs["losses"] = fig
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig = new_figure(figsize=(7, 3))
+    ax = fig.add_subplot()
     ax.plot(seen, [r["d_real"] for r in stats], label="D(x): real")
     ax.plot(seen, [r["d_fake"] for r in stats], label="D(G(z)): fake")
     ax.plot(seen, [r["d_acc"] for r in stats], label="D accuracy", alpha=0.6)

@@ -84,3 +84,23 @@ def test_papermill_runs_01_on_a_folder_with_parameters(tmp_path, hostile_folder)
     figures = [o for c in read(out).cells for o in c.get("outputs", []) if "image/png" in
                o.get("data", {})]
     assert len(figures) >= 4  # samples, sizes, years, outliers (no near-duplicates here)
+
+
+def test_papermill_runs_03_with_parameters_and_leaves_a_run_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    out = tmp_path / "out03.ipynb"
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    cmd = [sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(ROOT / "notebooks"),
+           str(ROOT / "notebooks" / "03_train.ipynb"), str(out), "-p", "quick", "True",
+           "-p", "data", "synthetic", "-p", "epochs", "3", "-p", "real_label", "0.9",
+           "-p", "run_dir", str(run_dir)]
+    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=600)
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["config"]["real_label"] == 0.9 and record["config"]["epochs"] == 2  # capped
+    assert record["data_used"]["source"] == "synthetic"
+    assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 2
+    for name in ("stats.jsonl", "progress.gif", "losses.png", "d_outputs.png",
+                 "checkpoints/last.pt"):
+        assert (run_dir / name).stat().st_size > 0
+    text = json.dumps(read(out).cells)
+    assert "QUICK scale" in text and "run folder:" in text
