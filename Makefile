@@ -13,10 +13,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt -e .
 	touch $@
 
-# Main job: run the pipeline notebook on the default data (auto: Kaggle, else synthetic).
+# Main job: the training notebook on the default data (auto: Kaggle, else synthetic). Full scale
+# on a GPU, demo scale on a CPU (the notebook says which). Run folder and executed notebook: runs/.
 run: setup
 	mkdir -p $(RUN_DIR)
-	$(VENV)/bin/papermill -k python3 notebooks/01_explore_data.ipynb $(RUN_DIR)/01_explore_data.ipynb
+	$(VENV)/bin/papermill -k python3 --cwd notebooks notebooks/03_train.ipynb $(RUN_DIR)/03_train.ipynb
 
 # Tests: lint, unit tests, then every notebook top to bottom at CI scale (ANIMEUTILS_QUICK=1).
 test: lint unit notebooks
@@ -32,6 +33,7 @@ notebooks: setup
 
 bench: setup
 	$(PY) benchmarks/data_cache.py --num-images 63600
+	$(PY) benchmarks/train_speed.py
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR)
