@@ -39,26 +39,26 @@ class FileEntry:
 def scan(root: Path) -> Iterator[FileEntry]:
     """Yield every regular file under ``root`` (recursively, hidden folders skipped), sorted."""
     entries: list[FileEntry] = []
-    stack = [root]
+    stack = [(str(root), "")]  # (folder, its path relative to root with a trailing "/")
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         with os.scandir(folder) as it:
             for e in it:
                 if e.name.startswith("."):
                     continue
                 if e.is_dir(follow_symlinks=True):
-                    stack.append(Path(e.path))
+                    stack.append((e.path, f"{prefix}{e.name}/"))
                 elif e.is_file(follow_symlinks=True):
                     st = e.stat()
-                    rel = os.path.relpath(e.path, root).replace(os.sep, "/")
-                    entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
+                    entries.append(FileEntry(prefix + e.name, st.st_size, st.st_mtime_ns))
     entries.sort(key=lambda f: f.relpath)
     yield from entries
 
 
 def is_image_name(name: str) -> bool:
     """True for the extensions we try to decode, in any letter case (``.JPG`` too)."""
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    _stem, dot, ext = name.rpartition(".")
+    return bool(dot) and f".{ext.lower()}" in IMAGE_EXTENSIONS
 
 
 def year_from_name(name: str) -> int | None:
@@ -78,6 +78,8 @@ def header_size(path: str | Path) -> tuple[int, int] | None:
 
 def _to_rgb(im: Image.Image) -> Image.Image:
     """Any Pillow mode (L, LA, P, RGBA, CMYK, I;16, ...) to RGB; transparency over white."""
+    if im.mode == "RGB":
+        return im  # the common case: no copy
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA"):
@@ -98,19 +100,6 @@ def decode(path: str | Path, image_size: int, min_side: int = MIN_SIDE):
     Returns ``(array, None)`` on success and ``(None, reason)`` when the file is unusable.
     """
     try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        return None, f"unreadable: {e.strerror or e}"
-    if size == 0:
-        return None, "empty file (0 bytes)"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64).lstrip().lower()
-    except OSError as e:
-        return None, f"unreadable: {e.strerror or e}"
-    if head.startswith(_HTML_PREFIXES):
-        return None, "not an image: an HTML/XML page saved with an image extension"
-    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF/palette warnings are noise here
             with Image.open(path) as im:
@@ -123,10 +112,26 @@ def decode(path: str | Path, image_size: int, min_side: int = MIN_SIDE):
                 im.load()
                 rgb = _to_rgb(im)
     except UnidentifiedImageError:
-        return None, "not an image: Pillow cannot identify the format"
+        return None, _why_not_an_image(path)
+    except FileNotFoundError as e:
+        return None, f"unreadable: {e.strerror or e}"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         return None, f"truncated or corrupt image: {e}"
     return _square_resize(rgb, image_size), None
+
+
+def _why_not_an_image(path: str | Path) -> str:
+    """The reason for a file Pillow cannot identify (looked at only on that failure path)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as e:
+        return f"unreadable: {e.strerror or e}"
+    if not head:
+        return "empty file (0 bytes)"
+    if head.lstrip().lower().startswith(_HTML_PREFIXES):
+        return "not an image: an HTML/XML page saved with an image extension"
+    return "not an image: Pillow cannot identify the format"
 
 
 def _square_resize(im: Image.Image, image_size: int) -> np.ndarray:

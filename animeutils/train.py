@@ -68,7 +68,8 @@ def sample(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torc
     as it will for one image at a time), restoring the module's previous mode."""
     was_training = generator.training
     generator.eval()
-    out = torch.cat([generator(z[i : i + batch_size]).float() for i in range(0, len(z), batch_size)])
+    chunks = [generator(z[i : i + batch_size]).float() for i in range(0, len(z), batch_size)]
+    out = torch.cat(chunks)
     generator.train(was_training)
     return out
 

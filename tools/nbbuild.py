@@ -8,7 +8,7 @@ import nbformat
 
 REPO = "https://github.com/anime-dcgan/anime-dcgan"
 
-BOOTSTRAP = '''\
+BOOTSTRAP = f'''\
 # Make `animeutils` importable: in a clone it is the folder next to notebooks/;
 # in Colab (or anywhere else) it is installed from the repository once.
 import importlib.util
@@ -22,7 +22,7 @@ if importlib.util.find_spec("animeutils") is None:
         sys.path.insert(0, str(repo_root))
     else:
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                               "git+%s"])''' % REPO
+                               "git+{REPO}"])'''
 
 
 def colab_badge(name: str) -> str:
