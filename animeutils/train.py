@@ -107,6 +107,8 @@ class Trainer:
         self.fixed_noise = torch.randn(cfg.num_samples, cfg.latent_dim,
                                        generator=torch.Generator().manual_seed(cfg.seed + 2))
         self.fixed_noise = self.fixed_noise.to(self.device)
+        # 0 and 1 made once on the device: building them each step would copy from the host.
+        self.flags = torch.tensor([0.0, 1.0], device=self.device).unbind()
         self.step = 0
         self._reset_window()
         if cfg.resume and self.run.last_checkpoint.exists():
@@ -223,7 +225,7 @@ class Trainer:
             self.window += torch.stack([loss_d.detach(), loss_g.detach(),
                                         torch.sigmoid(logit_real).mean(),
                                         torch.sigmoid(logit_fake).mean(), acc,
-                                        torch.tensor(float(update_g), device=dev)])
+                                        self.flags[int(update_g)]])
             self.dev_step += 1
             bad = ~(torch.isfinite(loss_d) & torch.isfinite(loss_g))
             self.first_bad = torch.where(bad & (self.first_bad < 0), self.dev_step, self.first_bad)

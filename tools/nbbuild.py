@@ -9,7 +9,7 @@ import nbformat
 REPO = "https://github.com/anime-dcgan/anime-dcgan"
 
 BOOTSTRAP = f'''\
-# Make `animeutils` importable: in a clone it is the folder next to notebooks/;
+# Make `animeutils` importable: in a clone it is the folder beside notebooks/;
 # in Colab (or anywhere else) it is installed from the repository once.
 import importlib.util
 import pathlib
@@ -17,9 +17,10 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("animeutils") is None:
-    repo_root = pathlib.Path.cwd().parent
-    if (repo_root / "animeutils").is_dir():
-        sys.path.insert(0, str(repo_root))
+    here = pathlib.Path.cwd()
+    clone = next((p for p in (here, here.parent) if (p / "animeutils").is_dir()), None)
+    if clone is not None:
+        sys.path.insert(0, str(clone))
     else:
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
                                "git+{REPO}"])'''
