@@ -33,7 +33,7 @@ class TrainConfig:
     # --- optimisation -----------------------------------------------------------------------
     epochs: int = 25  # passes over the data
     max_steps: int | None = None  # stop after this many steps (one real batch each); None for all
-    batch_size: int = 128  # images per D/G step (per rank under torchrun)
+    batch_size: int = 128  # images per step and rank (global batch: batch_size x world size)
     lr_g: float = 2e-4  # Adam learning rate of G
     lr_d: float = 2e-4  # Adam learning rate of D
     beta1: float = 0.5  # Adam beta1 (DCGAN paper: 0.5)
@@ -51,6 +51,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True  # NHWC memory layout (faster convs on tensor cores)
     compile: bool = False  # torch.compile G and D
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics over all ranks (else per rank)
     # --- run folder -------------------------------------------------------------------------
     run_dir: str | None = None  # run folder; None for a new runs/<time>-<arch> folder
     resume: bool = False  # continue run_dir (None: the latest run) from its last checkpoint

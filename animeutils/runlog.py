@@ -56,12 +56,12 @@ def resolve(run_dir: str | os.PathLike | None, resume: bool, arch: str) -> Path:
 
 
 class RunDir:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)
         self.samples = self.path / "samples"
         self.checkpoints = self.path / "checkpoints"
         self.stats_path = self.path / "stats.jsonl"
-        for folder in (self.samples, self.checkpoints):
+        for folder in (self.samples, self.checkpoints) if create else ():
             folder.mkdir(parents=True, exist_ok=True)
 
     @property

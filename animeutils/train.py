@@ -24,6 +24,7 @@ Command line (the notebook's parameters, with dashes; ``--help`` lists them)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import platform
 import sys
@@ -36,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checkpoint, labels, models, runlog, runtime
+from . import checkpoint, distributed, labels, models, runlog, runtime
 from .batches import Batches
 from .config import TrainConfig
 from .ema import EMA
@@ -44,7 +45,7 @@ from .sources import DataError
 
 # Fields that may change when a run is resumed; any other difference is an error.
 RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
-                       "log_every", "checkpoint_every", "amp"})
+                       "log_every", "checkpoint_every", "amp", "sync_bn"})
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "d_acc", "g_updates")
 
 
@@ -75,45 +76,74 @@ def sample(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torc
 
 
 class Trainer:
-    """One training run: ``Trainer(cfg).fit()``. See the module docstring for the algorithm."""
+    """One training run: ``Trainer(cfg).fit()``. See the module docstring for the algorithm.
+
+    Under torchrun (see :mod:`animeutils.distributed`) each process is one rank: G and D are
+    wrapped in DistributedDataParallel, each rank draws a disjoint shard of every epoch, and only
+    rank 0 writes the run folder. ``batch_size`` is per rank.
+    """
 
     def __init__(self, cfg: TrainConfig, dataset=None, *, progress: bool = True):
         self.cfg = cfg.validate()
-        self.progress = progress
+        self.rank, self.world = distributed.rank_and_world()
+        self.is_main = self.rank == 0
+        self.progress = progress and self.is_main
         self.device = runtime.device(cfg.device)
+        if self.world > 1 and self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", distributed.local_rank())
         cuda = self.device.type == "cuda"
-        self.run = runlog.RunDir(runlog.resolve(cfg.run_dir, cfg.resume, cfg.arch))
+        path = runlog.resolve(cfg.run_dir, cfg.resume, cfg.arch) if self.is_main else None
+        self.run = runlog.RunDir(distributed.broadcast_object(path), create=self.is_main)
         if dataset is None:
             from . import data
 
-            dataset = data.load_dataset(cfg.data, cfg.image_size, max_images=cfg.max_images,
-                                        progress=progress)
+            for turn in ("main", "others"):  # rank 0 builds the cache, the others reuse it
+                if (turn == "main") == self.is_main:
+                    dataset = data.load_dataset(cfg.data, cfg.image_size, verbose=self.is_main,
+                                                max_images=cfg.max_images, progress=self.progress)
+                distributed.barrier()
         self.dataset = dataset
         self.batches = Batches(dataset.images, cfg.batch_size, device=self.device, seed=cfg.seed,
-                               flip=cfg.hflip, channels_last=cfg.channels_last)
+                               flip=cfg.hflip, channels_last=cfg.channels_last, rank=self.rank,
+                               world_size=self.world)
 
-        torch.manual_seed(cfg.seed)  # weights, then dropout during training
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+        G, D = models.build(cfg)
+        if cfg.sync_bn and self.world > 1:
+            G, D = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.G, self.D = (m.to(self.device, memory_format=fmt) for m in models.build(cfg))
+        self.G, self.D = (m.to(self.device, memory_format=fmt) for m in (G, D))
+        if self.rank:
+            torch.manual_seed(cfg.seed + 7919 * self.rank)  # different dropout masks per rank
         self.ema = EMA(self.G, cfg.ema) if cfg.ema > 0 else None
         adam = dict(betas=(cfg.beta1, cfg.beta2), fused=True if cuda else None)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, **adam)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, **adam)
-        self.g_fwd = torch.compile(self.G) if cfg.compile else self.G
-        self.d_fwd = torch.compile(self.D) if cfg.compile else self.D
+        g_net, d_net = self.G, self.D
+        if self.world > 1:
+            ids = [self.device.index] if cuda else None
+            g_net = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
+            d_net = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
+        # D's gradients from the G step are never used: skip their all-reduce (and the real-
+        # image pass's, which the fake pass's backward reduces together).
+        self.d_no_sync = d_net.no_sync if self.world > 1 else contextlib.nullcontext
+        self.g_fwd = torch.compile(g_net) if cfg.compile else g_net
+        self.d_fwd = torch.compile(d_net) if cfg.compile else d_net
         self.autocast = types.SimpleNamespace(device_type=self.device.type, dtype=torch.bfloat16,
                                               enabled=cfg.amp and cuda)
-        self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)  # z and label draws
+        self.noise = torch.Generator(self.device)  # z and label draws, different on each rank
+        self.noise.manual_seed(cfg.seed + 1 + 1_000_003 * self.rank)
         self.fixed_noise = torch.randn(cfg.num_samples, cfg.latent_dim,
                                        generator=torch.Generator().manual_seed(cfg.seed + 2))
         self.fixed_noise = self.fixed_noise.to(self.device)
         # 0 and 1 made once on the device: building them each step would copy from the host.
         self.flags = torch.tensor([0.0, 1.0], device=self.device).unbind()
-        self.step = 0
+        self.step = 0  # optimiser steps so far (each one real batch per rank)
+        self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
         self._reset_window()
         if cfg.resume and self.run.last_checkpoint.exists():
             self._restore(checkpoint.load(self.run.last_checkpoint, map_location=self.device))
-        else:
+        elif self.is_main:
             self.run.write_config(self._record())
 
     # --- bookkeeping ---------------------------------------------------------------------------
@@ -121,8 +151,10 @@ class Trainer:
         return {
             "config": {**self.cfg.to_dict(), "run_dir": str(self.run.path)},
             "data_used": self.dataset.describe(),
-            "batch_semantics": "batch_size is per process; learning rates are not scaled",
-            "world_size": 1,
+            "world_size": self.world,
+            "batch_semantics": (f"batch_size {self.cfg.batch_size} is per rank: the global batch "
+                                f"is {self.cfg.batch_size * self.world}; learning rates are used "
+                                "as given (not scaled with the world size)"),
             "steps_per_epoch": len(self.batches),
             "device": str(self.device),
             "torch": torch.__version__,
@@ -136,8 +168,13 @@ class Trainer:
         self.dev_step = torch.full((), self.step, dtype=torch.long, device=self.device)
         self.window_steps, self.window_start = 0, time.perf_counter()
 
-    def state_dict(self) -> dict:
+    def _rng_state(self) -> dict:
         cuda = self.device.type == "cuda"
+        return {"torch": torch.get_rng_state(), "noise": self.noise.get_state().cpu(),
+                "cuda": torch.cuda.get_rng_state(self.device) if cuda else torch.empty(0)}
+
+    def state_dict(self) -> dict:
+        """The checkpoint (a collective under torchrun: every rank's RNG state is gathered)."""
         return {
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
@@ -145,13 +182,14 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "step": self.step,
-            "epoch": self.step // len(self.batches),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "world_size": self.world,
             "steps_per_epoch": len(self.batches),
             "config": self.cfg.to_dict(),
             "data_fingerprint": self.dataset.fingerprint,
             "fixed_noise": self.fixed_noise.cpu(),
-            "rng": {"torch": torch.get_rng_state(), "noise": self.noise.get_state(),
-                    "cuda": torch.cuda.get_rng_state(self.device) if cuda else torch.empty(0)},
+            "rng": distributed.gather_objects(self._rng_state()),  # one entry per rank
         }
 
     def _restore(self, state: dict) -> None:
@@ -170,20 +208,28 @@ class Trainer:
             self.ema.load_state_dict(state["ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.step = int(state["step"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        # The same images seen in this epoch, in this world's batches (exact at epoch ends).
+        self.batch = round(int(state["batch"]) * int(state["world_size"]) / self.world)
         self.fixed_noise = state["fixed_noise"].to(self.device)
-        torch.set_rng_state(state["rng"]["torch"].cpu())
-        self.noise.set_state(state["rng"]["noise"].cpu())
-        if self.device.type == "cuda" and state["rng"]["cuda"].numel():
-            torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
-        self.run.truncate_stats(self.step)  # rows logged after this checkpoint are redone
+        if self.rank < len(state["rng"]):  # a rank that did not exist before keeps its seed
+            rng = state["rng"][self.rank]
+            torch.set_rng_state(rng["torch"].cpu())
+            self.noise.set_state(rng["noise"].cpu())
+            if self.device.type == "cuda" and rng["cuda"].numel():
+                torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
+        if self.is_main:  # rows logged after this checkpoint are redone
+            self.run.truncate_stats(self.step)
         self._reset_window()
 
-    def save_checkpoint(self, keep: bool = False) -> Path:
+    def save_checkpoint(self, keep: bool = False) -> Path | None:
+        """Write last.pt (and a kept copy) from rank 0; every rank must call it."""
         state = self.state_dict()
+        if not self.is_main:
+            return None
         path = checkpoint.save(state, self.run.last_checkpoint)
         if keep:
-            checkpoint.save(state, self.run.checkpoints / f"epoch_{state['epoch']:04d}.pt")
+            checkpoint.save(state, self.run.checkpoints / f"epoch_{self.epoch:04d}.pt")
         return path
 
     # --- the two updates -----------------------------------------------------------------------
@@ -198,31 +244,37 @@ class Trainer:
         with torch.autocast(**vars(self.autocast)), torch.set_grad_enabled(update_g):
             fake = self.g_fwd(z)
 
-        # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
-        with torch.autocast(**vars(self.autocast)):
-            logit_real = self.d_fwd(real).float()
-            logit_fake = self.d_fwd(fake.detach()).float()
-        loss_d = (F.binary_cross_entropy_with_logits(logit_real, t_real)
-                  + F.binary_cross_entropy_with_logits(logit_fake, t_fake))
+        # (1) Update D: maximise log D(x) + log(1 - D(G(z))), as two backward passes
+        # (pytorch/examples' order), so that DDP reduces D's gradients once, after the second.
         self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        with self.d_no_sync():
+            with torch.autocast(**vars(self.autocast)):
+                logit_real = self.d_fwd(real).float()
+            loss_real = F.binary_cross_entropy_with_logits(logit_real, t_real)
+            loss_real.backward()
+        with torch.autocast(**vars(self.autocast)):
+            logit_fake = self.d_fwd(fake.detach()).float()
+        loss_fake = F.binary_cross_entropy_with_logits(logit_fake, t_fake)
+        loss_fake.backward()
         self.opt_d.step()
+        loss_d = loss_real.detach() + loss_fake.detach()
 
         # (2) Update G: maximise log D(G(z)) (non-saturating; G's target is always 1)
         loss_g = torch.zeros((), device=dev)
         if update_g:
-            with torch.autocast(**vars(self.autocast)):
-                logit_gen = self.d_fwd(fake).float()
-            loss_g = F.binary_cross_entropy_with_logits(logit_gen, torch.ones_like(logit_gen))
             self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
+            with self.d_no_sync():
+                with torch.autocast(**vars(self.autocast)):
+                    logit_gen = self.d_fwd(fake).float()
+                loss_g = F.binary_cross_entropy_with_logits(logit_gen, torch.ones_like(logit_gen))
+                loss_g.backward()
             self.opt_g.step()
             if self.ema:
                 self.ema.update(self.G)
 
         with torch.no_grad():  # statistics stay on the device: no sync here
             acc = ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean()) / 2
-            self.window += torch.stack([loss_d.detach(), loss_g.detach(),
+            self.window += torch.stack([loss_d, loss_g.detach(),
                                         torch.sigmoid(logit_real).mean(),
                                         torch.sigmoid(logit_fake).mean(), acc,
                                         self.flags[int(update_g)]])
@@ -233,7 +285,12 @@ class Trainer:
         self.window_steps += 1
 
     def _flush(self, bar) -> dict:
-        """Read the window's statistics (one host sync), guard against NaN, log one row."""
+        """Read the window's statistics (one host sync; averaged over ranks under torchrun),
+        stop on NaN, and log one row from rank 0."""
+        if self.world > 1:
+            torch.distributed.all_reduce(self.window)
+            self.window /= self.world
+            torch.distributed.all_reduce(self.first_bad, op=torch.distributed.ReduceOp.MAX)
         values = torch.cat([self.window, self.first_bad.float().view(1)]).tolist()
         *sums, first_bad = values
         if first_bad >= 0:
@@ -245,55 +302,64 @@ class Trainer:
         g_updates = max(sums[STAT_NAMES.index("g_updates")], 1)
         means["loss_g"] = sums[STAT_NAMES.index("loss_g")] / g_updates
         seconds = time.perf_counter() - self.window_start
-        row = {"step": self.step, "epoch": self.step / len(self.batches),
-               "images_seen": self.step * self.cfg.batch_size,
+        per_step = self.cfg.batch_size * self.world
+        row = {"step": self.step, "epoch": round(self.epoch + self.batch / len(self.batches), 6),
+               "images_seen": self.step * per_step,
                **{k: round(v, 6) for k, v in means.items() if k != "g_updates"},
-               "images_per_s": round(steps * self.cfg.batch_size / seconds, 1),
+               "images_per_s": round(steps * per_step / seconds, 1),
                "wall_time": round(time.time(), 3)}
-        self.run.append_stats(row)
-        bar.set_postfix(D_loss=f"{row['loss_d']:.3f}", G_loss=f"{row['loss_g']:.3f}",
-                        Dx=f"{row['d_real']:.2f}", DGz=f"{row['d_fake']:.2f}",
-                        img_s=f"{row['images_per_s']:.0f}")
+        if self.is_main:
+            self.run.append_stats(row)
+            bar.set_postfix(D_loss=f"{row['loss_d']:.3f}", G_loss=f"{row['loss_g']:.3f}",
+                            Dx=f"{row['d_real']:.2f}", DGz=f"{row['d_fake']:.2f}",
+                            img_s=f"{row['images_per_s']:.0f}")
         self._reset_window()
         return row
 
-    def _end_of_epoch(self, epoch: int, epoch_done: bool) -> None:
-        sampler = self.ema.model if self.ema else self.G
-        self.run.save_samples(sample(sampler, self.fixed_noise), epoch + 1)
+    def _end_of_epoch(self, epoch_done: bool) -> None:
+        number = self.epoch if epoch_done else self.epoch + 1  # the (partial) epoch's number
         every = self.cfg.checkpoint_every
-        self.save_checkpoint(keep=epoch_done and (epoch + 1) % every == 0)
-        self.run.plot_curves()
-        self.run.make_gif()
+        self.save_checkpoint(keep=epoch_done and self.epoch % every == 0)
+        if self.is_main:
+            sampler = self.ema.model if self.ema else self.G
+            self.run.save_samples(sample(sampler, self.fixed_noise), number)
+            self.run.plot_curves()
+            self.run.make_gif()
 
     # --- the loop ------------------------------------------------------------------------------
+    def done(self) -> bool:
+        cfg = self.cfg
+        return self.epoch >= cfg.epochs or (cfg.max_steps is not None and
+                                            self.step >= cfg.max_steps)
+
     def fit(self) -> TrainResult:
         from tqdm.auto import tqdm
 
         cfg, per_epoch = self.cfg, len(self.batches)
-        total = cfg.epochs * per_epoch
-        if cfg.max_steps is not None:
-            total = min(total, cfg.max_steps)
         self.G.train()
         self.D.train()
-        while self.step < total:
-            epoch, start = divmod(self.step, per_epoch)
-            bar = tqdm(total=per_epoch, initial=start, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                       unit="batch", disable=not self.progress, leave=True)
+        while not self.done():
+            bar = tqdm(total=per_epoch, initial=self.batch, unit="batch", leave=True,
+                       desc=f"epoch {self.epoch + 1}/{cfg.epochs}", disable=not self.progress)
             try:
-                for real in self.batches.epoch(epoch, start):
+                for real in self.batches.epoch(self.epoch, self.batch):
                     self.train_step(real)
+                    self.batch += 1
                     bar.update(1)
-                    epoch_done = self.step % per_epoch == 0
-                    if self.step % cfg.log_every == 0 or epoch_done or self.step == total:
+                    stop = cfg.max_steps is not None and self.step >= cfg.max_steps
+                    if self.step % cfg.log_every == 0 or self.batch == per_epoch or stop:
                         self._flush(bar)
-                    if self.step == total:
+                    if stop:
                         break
             finally:
                 bar.close()
-            self._end_of_epoch(epoch, epoch_done=self.step % per_epoch == 0)
+            epoch_done = self.batch >= per_epoch
+            if epoch_done:
+                self.epoch, self.batch = self.epoch + 1, 0
+            self._end_of_epoch(epoch_done)
         sampler = self.ema.model if self.ema else self.G
-        return TrainResult(self.run.path, self.step, self.step // per_epoch, sampler.eval(),
-                           runlog.read_stats(self.run.path), finished=self.step >= total)
+        return TrainResult(self.run.path, self.step, self.epoch, sampler.eval(),
+                           runlog.read_stats(self.run.path), finished=self.done())
 
 
 def train(cfg: TrainConfig, dataset=None, *, progress: bool = True) -> TrainResult:
@@ -328,11 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     progress = not args.pop("no_progress")
     try:
         cfg = TrainConfig(**args)
-        result = train(cfg, progress=progress)
+        with distributed.init_from_env(cfg.device):
+            result = train(cfg, progress=progress)
+            rank = distributed.rank_and_world()[0]
     except (ValueError, FileExistsError, FileNotFoundError, DataError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"run folder: {result.run_dir} (step {result.step}, epochs done {result.epoch})")
+    if rank == 0:
+        print(f"run folder: {result.run_dir} (step {result.step}, epochs done {result.epoch})")
     return 0
 
 
