@@ -11,13 +11,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -e .
+	$(PY) -m ipykernel install --sys-prefix --name anime-dcgan --display-name "anime-dcgan (.venv)" >/dev/null
 	touch $@
 
 # Main job: the training notebook on the default data (auto: Kaggle, else synthetic). Full scale
 # on a GPU, demo scale on a CPU (the notebook says which). Run folder and executed notebook: runs/.
 run: setup
 	mkdir -p $(RUN_DIR)
-	$(VENV)/bin/papermill -k python3 --cwd notebooks notebooks/03_train.ipynb $(RUN_DIR)/03_train.ipynb
+	$(VENV)/bin/papermill -k anime-dcgan --cwd notebooks notebooks/03_train.ipynb $(RUN_DIR)/03_train.ipynb
 
 # Tests: lint, unit tests, then every notebook top to bottom at CI scale (ANIMEUTILS_QUICK=1).
 test: lint unit notebooks
@@ -35,5 +36,5 @@ bench: setup
 	$(PY) benchmarks/data_cache.py --num-images 63600
 	$(PY) benchmarks/train_speed.py
 
-clean:
-	rm -rf $(VENV) $(RUN_DIR)
+clean:  # the environment only: trained runs in $(RUN_DIR)/ are yours to delete
+	rm -rf $(VENV)

@@ -15,14 +15,13 @@ import torch
 
 def place(images: torch.Tensor, device: torch.device, max_fraction: float = 0.5) -> torch.Tensor:
     """Keep the uint8 set on a CUDA device when it takes at most ``max_fraction`` of the free
-    memory (63.6k faces at 64 px are 0.8 GB); otherwise in pinned host memory for async copies."""
+    memory (63.6k faces at 64 px are 0.8 GB); otherwise it stays in host memory and each batch
+    is gathered there and copied over."""
     device = torch.device(device)
     if device.type != "cuda":
         return images
     free, _total = torch.cuda.mem_get_info(device)
-    if images.numel() <= max_fraction * free:
-        return images.to(device)
-    return images.pin_memory()
+    return images.to(device) if images.numel() <= max_fraction * free else images
 
 
 def to_float(batch_nhwc: torch.Tensor, channels_last: bool = True) -> torch.Tensor:
@@ -82,15 +81,17 @@ class Batches:
     def epoch(self, epoch: int, start: int = 0) -> Iterator[torch.Tensor]:
         """Yield the batches of ``epoch`` from batch index ``start`` on (to resume mid-epoch)."""
         shard, flips = self.order(epoch)
-        on_device = self.images.device == self.device
+        where = self.images.device
+        # One copy per epoch, not per batch: a host-to-device copy of an index would make the
+        # host wait for the GPU at every step.
+        shard = shard.to(where, non_blocking=True)
+        flips = flips.to(self.device, non_blocking=True)
         for b in range(start, len(self)):
-            idx = shard[b * self.batch_size : (b + 1) * self.batch_size]
-            if on_device:
-                batch = self.images[idx.to(self.device)]
-            else:
-                batch = self.images[idx].to(self.device, non_blocking=True)
+            rows = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            batch = self.images[shard[rows]]
+            if where != self.device:
+                batch = batch.to(self.device, non_blocking=True)
             x = to_float(batch, self.channels_last)
             if self.flip:
-                mask = flips[b * self.batch_size : (b + 1) * self.batch_size].to(self.device)
-                x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
+                x = torch.where(flips[rows].view(-1, 1, 1, 1), x.flip(3), x)
             yield x

@@ -12,17 +12,17 @@ The cache folder is ``$ANIMEUTILS_CACHE`` if set, else ``~/.cache/animeutils``.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from . import imagefiles
+from . import atomic, imagefiles
 
 CACHE_VERSION = 1  # bump when the decoding or layout changes, to invalidate old entries
 CHUNK = 256  # files per decoding task
@@ -60,27 +60,13 @@ def load(prefix: str, key: str) -> tuple[np.ndarray, dict] | None:
     return images, meta
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(prefix: str, key: str, images: np.ndarray, meta: dict) -> Path:
     """Write an entry atomically (images first, the sidecar last) and prune older entries."""
     npy, meta_path = entry_paths(prefix, key)
     meta = {**meta, "num_images": int(images.shape[0])}
-    _atomic_write(npy, lambda fh: np.save(fh, images, allow_pickle=False))
-    _atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
-    for old in cache_dir().glob(f"{prefix}-*"):
+    atomic.write(npy, lambda fh: np.save(fh, images, allow_pickle=False))
+    atomic.write_text(meta_path, json.dumps(meta, indent=1))
+    for old in cache_dir().glob(f"{glob.escape(prefix)}-*"):
         if old.stem != npy.stem and not old.name.startswith("."):
             with contextlib.suppress(OSError):  # e.g. still mapped by a process on Windows
                 old.unlink(missing_ok=True)

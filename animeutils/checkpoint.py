@@ -7,28 +7,16 @@ any moment leaves either the previous checkpoint or the new one, never half of e
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from . import atomic
+
 
 def save(state: dict, path: str | Path) -> Path:
     """Write ``state`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write(path, lambda fh: torch.save(state, fh))
 
 
 def load(path: str | Path, map_location="cpu") -> dict:

@@ -87,7 +87,22 @@ class TrainConfig:
         need(self.real_label > self.fake_label, "real_label", "must be above fake_label")
         need(0 <= self.label_noise <= 0.5, "label_noise", "must be in [0, 0.5]")
         need(0 <= self.flip_prob < 0.5, "flip_prob", "must be in [0, 0.5)")
+        self._check_device()
         return self
+
+    def _check_device(self) -> None:
+        import torch
+
+        if self.device == "auto":
+            return
+        try:
+            dev = torch.device(self.device)
+        except RuntimeError:
+            raise ValueError(f"device={self.device!r} is invalid: use 'auto', 'cpu', 'cuda' or "
+                             "'cuda:N'") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} is invalid: no CUDA GPU is available "
+                             "here; use 'auto' or 'cpu'")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

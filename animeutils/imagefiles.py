@@ -4,8 +4,11 @@ Kept free of torch so that decoding workers start fast. Every file that cannot b
 with a one-line reason instead of an exception, so a messy folder never stops a build.
 
 Resize method (the same everywhere): centre-crop to the largest square, then Pillow's LANCZOS
-filter to ``image_size`` (antialiased when shrinking), the crop-then-resize that torchvision's
-``Resize(s)`` + ``CenterCrop(s)`` performs. Transparent images are composited onto white.
+filter to ``image_size`` (antialiased when shrinking). The crop keeps the same region as
+torchvision's ``Resize(s)`` + ``CenterCrop(s)``, which resizes first and crops second. JPEGs at
+least twice ``image_size`` on their short side are first decoded at a reduced scale by libjpeg
+(``draft``), which never takes the short side below ``image_size``. Transparent images are
+composited onto white.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 MIN_SIDE = 32  # px; smaller originals (thumbnails, 1x1 tracking pixels) are skipped
-RESIZE_METHOD = "center-crop to square, then PIL LANCZOS"
+RESIZE_METHOD = "center-crop to square, then PIL LANCZOS (libjpeg draft for large JPEGs)"
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")
 _YEAR = re.compile(r"_((?:19|20)\d\d)\.[A-Za-z]+$")
 

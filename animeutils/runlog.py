@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import viz
+from . import atomic, viz
 
 RUNS_ENV = "ANIMEUTILS_RUNS"
 
@@ -69,7 +69,7 @@ class RunDir:
         return self.checkpoints / "last.pt"
 
     def write_config(self, record: dict) -> None:
-        (self.path / "config.json").write_text(json.dumps(record, indent=1, default=str))
+        atomic.write_text(self.path / "config.json", json.dumps(record, indent=1, default=str))
 
     def append_stats(self, row: dict) -> None:
         with open(self.stats_path, "a") as fh:
@@ -78,7 +78,13 @@ class RunDir:
     def truncate_stats(self, step: int) -> None:
         """Drop rows logged after ``step`` (written after the checkpoint a resume starts from)."""
         rows = [r for r in read_stats(self.path) if r["step"] <= step]
-        self.stats_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        atomic.write_text(self.stats_path, "".join(json.dumps(r) + "\n" for r in rows))
+
+    def start_fresh(self) -> None:
+        """Clear what an earlier attempt left before its first checkpoint (stats, samples)."""
+        self.stats_path.unlink(missing_ok=True)
+        for old in self.samples.glob("epoch_*.png"):
+            old.unlink()
 
     def save_samples(self, images, epoch: int) -> Path:
         path = self.samples / f"epoch_{epoch:04d}.png"

@@ -33,6 +33,8 @@ def training_scale(cfg, demo: bool | None = None, quick: bool | None = None):
 
     if quick_mode(quick):
         caps, name = QUICK_SCALE, "QUICK scale (CI): a few seconds, a smoke test only"
+        if cfg.data == "auto":  # a smoke test never downloads the real set
+            cfg = dataclasses.replace(cfg, data="synthetic")
     elif demo or (demo is None and device(cfg.device).type == "cpu"):
         why = "demo=True" if demo else "no GPU found"
         caps, name = DEMO_SCALE, (f"CPU DEMO scale ({why}): minutes, faces start to appear; "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import platform
 import sys
 import time
@@ -73,6 +74,15 @@ def sample(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torc
     out = torch.cat(chunks)
     generator.train(was_training)
     return out
+
+
+def _native_bf16() -> bool:
+    """bf16 autocast only where the GPU computes in bf16 natively (Ampere and newer): on older
+    GPUs, e.g. Colab's T4, it is emulated and slower than fp32, so fp32 is used there."""
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch < 2.4 has no including_emulation and reports native support
+        return torch.cuda.is_bf16_supported()
 
 
 class Trainer:
@@ -130,7 +140,7 @@ class Trainer:
         self.g_fwd = torch.compile(g_net) if cfg.compile else g_net
         self.d_fwd = torch.compile(d_net) if cfg.compile else d_net
         self.autocast = types.SimpleNamespace(device_type=self.device.type, dtype=torch.bfloat16,
-                                              enabled=cfg.amp and cuda)
+                                              enabled=cfg.amp and cuda and _native_bf16())
         self.noise = torch.Generator(self.device)  # z and label draws, different on each rank
         self.noise.manual_seed(cfg.seed + 1 + 1_000_003 * self.rank)
         self.fixed_noise = torch.randn(cfg.num_samples, cfg.latent_dim,
@@ -143,7 +153,16 @@ class Trainer:
         self._reset_window()
         if cfg.resume and self.run.last_checkpoint.exists():
             self._restore(checkpoint.load(self.run.last_checkpoint, map_location=self.device))
+            if self.is_main:
+                print(f"resuming {self.run.path} at step {self.step} (epoch {self.epoch + 1})")
+                record = self._record()
+                old = json.loads((self.run.path / "config.json").read_text())
+                record["resumed"] = [*old.get("resumed", []), {"step": self.step,
+                                                               "at": record["created"]}]
+                record["created"] = old.get("created", record["created"])
+                self.run.write_config(record)
         elif self.is_main:
+            self.run.start_fresh()  # an attempt that stopped before its first checkpoint
             self.run.write_config(self._record())
 
     # --- bookkeeping ---------------------------------------------------------------------------
@@ -215,7 +234,13 @@ class Trainer:
         if self.rank < len(state["rng"]):  # a rank that did not exist before keeps its seed
             rng = state["rng"][self.rank]
             torch.set_rng_state(rng["torch"].cpu())
-            self.noise.set_state(rng["noise"].cpu())
+            try:
+                self.noise.set_state(rng["noise"].cpu())
+            except RuntimeError:  # saved on another device type: the streams cannot carry over
+                self.noise.manual_seed(self.cfg.seed + 1 + 1_000_003 * self.rank + self.step)
+                if self.is_main:
+                    print("note: resumed on another device type; noise is re-seeded, so this "
+                          "run is no longer bit-identical to an uninterrupted one")
             if self.device.type == "cuda" and rng["cuda"].numel():
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         if self.is_main:  # rows logged after this checkpoint are redone
@@ -294,9 +319,10 @@ class Trainer:
         values = torch.cat([self.window, self.first_bad.float().view(1)]).tolist()
         *sums, first_bad = values
         if first_bad >= 0:
-            raise TrainingDiverged(
-                f"loss became NaN/inf at step {int(first_bad)}; training stopped. The last good "
-                f"checkpoint is kept: {self.run.last_checkpoint} (try a lower lr_d/lr_g)")
+            kept = (f"the last good checkpoint is kept: {self.run.last_checkpoint}"
+                    if self.run.last_checkpoint.exists() else "no checkpoint had been written yet")
+            raise TrainingDiverged(f"loss became NaN/inf at step {int(first_bad)}; training "
+                                   f"stopped and {kept} (try a lower lr_d/lr_g)")
         steps = max(self.window_steps, 1)
         means = dict(zip(STAT_NAMES, (s / steps for s in sums)))
         g_updates = max(sums[STAT_NAMES.index("g_updates")], 1)

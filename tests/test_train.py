@@ -43,7 +43,7 @@ def test_label_targets_for_each_option():
 @pytest.mark.parametrize("field,value", [
     ("real_label", 1.2), ("fake_label", -0.1), ("label_noise", 0.7), ("flip_prob", 0.5),
     ("image_size", 96), ("arch", "stylegan"), ("batch_size", 0), ("lr_g", 0.0), ("ema", 1.0),
-    ("max_steps", 0), ("d_steps", 0),
+    ("max_steps", 0), ("d_steps", 0), ("device", "gpu"),
 ])
 def test_config_rejects_out_of_range_values_by_name(field, value):
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -136,6 +136,16 @@ def test_existing_runs_are_never_overwritten_or_resumed_with_another_config(tmp_
         train.Trainer(tiny(tmp_path, epochs=1), faces, progress=False)
     with pytest.raises(ValueError, match="lr_d"):
         train.Trainer(tiny(tmp_path, epochs=1, lr_d=1e-3, resume=True), faces, progress=False)
+
+
+def test_a_fresh_start_clears_what_an_unfinished_attempt_left(tmp_path, faces):
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "samples" / "epoch_0007.png").write_bytes(b"old")
+    (run / "stats.jsonl").write_text(json.dumps({"step": 99}) + "\n")
+    result = train.train(tiny(tmp_path, epochs=1), faces, progress=False)
+    assert [r["step"] for r in result.stats] == [3, 6, 8]
+    assert [p.name for p in (run / "samples").iterdir()] == ["epoch_0001.png"]
 
 
 def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, faces):
