@@ -51,7 +51,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True  # NHWC memory layout (faster convs on tensor cores)
     compile: bool = False  # torch.compile G and D
-    sync_bn: bool = False  # under torchrun: BatchNorm statistics over all ranks (else per rank)
+    sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over all ranks
     # --- run folder -------------------------------------------------------------------------
     run_dir: str | None = None  # run folder; None for a new runs/<time>-<arch> folder
     resume: bool = False  # continue run_dir (None: the latest run) from its last checkpoint

@@ -16,7 +16,7 @@ def quick_mode(flag: bool | None = None) -> bool:
     return os.environ.get(QUICK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-# Scales of a training run. Demo: what a 2-core CPU trains in about 5 minutes (500 steps);
+# Scales of a training run. Demo: what a 2-core CPU trains in about 3 minutes (500 steps);
 # quick: what CI runs in seconds. Values are caps: a smaller setting given by the user is kept.
 DEMO_SCALE = {"g_features": 32, "d_features": 32, "batch_size": 64, "max_images": 8000,
               "epochs": 4}

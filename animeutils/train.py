@@ -119,6 +119,8 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
         G, D = models.build(cfg)
+        if cfg.sync_bn and self.world > 1 and not cuda:
+            raise ValueError("sync_bn=True needs CUDA ranks: SyncBatchNorm has no CPU version")
         if cfg.sync_bn and self.world > 1:
             G, D = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
