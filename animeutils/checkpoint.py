@@ -27,4 +27,6 @@ def load(path: str | Path, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated, not a checkpoint, or unsafe pickled content
-        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
+        first = (str(e).strip().splitlines() or [""])[0]  # torch's messages run to many lines
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {first})") \
+            from e

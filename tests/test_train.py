@@ -16,8 +16,10 @@ DETERMINISTIC = ("step", "epoch", "images_seen", "loss_d", "loss_g", "d_real", "
 
 
 @pytest.fixture(scope="module")
-def faces():
-    return data.load_dataset("synthetic", 64, max_images=256, progress=False, verbose=False)
+def faces(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:  # module scope: its own private cache
+        mp.setenv("ANIMEUTILS_CACHE", str(tmp_path_factory.mktemp("faces-cache")))
+        return data.load_dataset("synthetic", 64, max_images=256, progress=False, verbose=False)
 
 
 def tiny(tmp_path, **overrides):
