@@ -11,19 +11,12 @@ whether the samples look real: a generator of noise scores high. Read it next to
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import torch
 import torch.nn.functional as F
 
-from .swd import as_uint8_images
+from ._inputs import as_uint8_images, check_int
 
 _PAIRS_PER_BATCH = 512
-
-
-def _check_int(name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
 def mean_pair_distance(images: torch.Tensor, pairs: int, size: int,
@@ -54,9 +47,9 @@ def diversity(fake, real, *, pairs: int = 2000, size: int = 32, seed: int = 0) -
     Returns ``{"ratio", "fake", "real", "protocol"}``; ``fake`` and ``real`` are the mean
     distances themselves, in [0, 1] intensity units."""
     fake, real = as_uint8_images(fake, "fake"), as_uint8_images(real, "real")
-    _check_int("pairs", pairs, 1)
-    _check_int("size", size, 1)
-    _check_int("seed", seed, 0)
+    check_int("pairs", pairs, 1)
+    check_int("size", size, 1)
+    check_int("seed", seed, 0)
     for name, x in (("fake", fake), ("real", real)):
         if min(x.shape[1:3]) < size:
             raise ValueError(f"{name} images ({tuple(x.shape[1:3])}) are smaller than size={size}")

@@ -31,13 +31,11 @@ trade time for memory.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..viz import to_uint8_nhwc
+from ._inputs import as_uint8_images, check_int
 
 MEMORY_BYTES = 448 * 2**20  # descriptors kept plus projections held at once, both sets
 PROJECTION_MIN_BYTES = 128 * 2**20  # descriptors are kept only if this much is left
@@ -45,28 +43,6 @@ CHUNK = 256  # images per pyramid batch
 MIN_RESOLUTION = 16  # the coarsest pyramid level, as in the reference
 _TAPS = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)  # binomial filter of cv2.pyrDown / pyrUp
 METHOD = "Karras et al. 2018 Laplacian-pyramid SWD, animeutils implementation"
-
-
-def as_uint8_images(images, name: str) -> torch.Tensor:
-    """Validate one image batch and return it as (N, H, W, 3) uint8 on the CPU.
-
-    Accepts (N, H, W, 3) uint8 or (N, 3, H, W) / (N, H, W, 3) floats in [-1, 1]."""
-    x = images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images))
-    layout = "(N, H, W, 3) uint8 or (N, 3, H, W) float in [-1, 1]"
-    if x.ndim != 4 or 3 not in (x.shape[1], x.shape[-1]):
-        raise ValueError(f"{name} must be {layout}; got shape {tuple(x.shape)}")
-    if x.dtype != torch.uint8 and not x.is_floating_point():
-        raise ValueError(f"{name} must be {layout}; got dtype {x.dtype}")
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if x.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 images, got {x.shape[0]}")
-    return to_uint8_nhwc(x)
-
-
-def _check_int(name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
 def _blur_rows(p: torch.Tensor, n: int, step: int, gain: float) -> torch.Tensor:
@@ -155,7 +131,7 @@ def sliced_wasserstein(real, fake, *, patches_per_image: int = 128, patch_size: 
     for name, value, low in (("patches_per_image", patches_per_image, 1),
                              ("patch_size", patch_size, 1), ("directions", directions, 1),
                              ("repeats", repeats, 1), ("seed", seed, 0)):
-        _check_int(name, value, low)
+        check_int(name, value, low)
     if patch_size % 2 == 0:
         raise ValueError(f"patch_size must be odd, got {patch_size}")
     if normalize not in ("per_set", "joint"):
