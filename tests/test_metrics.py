@@ -158,3 +158,31 @@ def test_bad_diversity_settings_raise(faces):
         metrics.diversity(faces[0], faces[1], size=128)
     with pytest.raises(ValueError, match="real images are all identical"):
         metrics.diversity(faces[0], faces[1][:1].expand(4, -1, -1, -1))
+
+
+# --- memorisation check ------------------------------------------------------------------------
+def test_nearest_training_images_finds_copies_and_ranks_them_first():
+    from animeutils.metrics.memorisation import nearest_training_images
+
+    train, _ = synthetic.generate(300, 64, seed=5)  # tiny training set
+    copies = train[[7, 123, 299]].clone()
+    shifted = (copies.int() + 8).clamp(max=255).to(torch.uint8)  # a near copy, brighter
+    unseen, _ = synthetic.generate(2, 64, seed=99)
+    result = nearest_training_images(torch.cat([copies, shifted, unseen]), train, k=2, chunk=64)
+    assert result["indices"][:, 0].tolist()[:6] == [7, 123, 299, 7, 123, 299]
+    d = result["distances"]
+    assert d.shape == (8, 2) and torch.all(d[:, 0] <= d[:, 1])
+    assert d[:3, 0].max() < 2e-3 and d[3:6, 0].max() < 0.04  # cdist (matmul form) is ~1e-3 exact
+    assert d[6:, 0].min() > 3 * d[3:6, 0].max()  # unseen faces sit much further away
+    whole = nearest_training_images(torch.cat([copies, unseen]), train, k=2, chunk=10_000)
+    assert torch.equal(whole["indices"], result["indices"][[0, 1, 2, 6, 7]])  # chunking is exact
+
+
+def test_nearest_training_images_rejects_bad_arguments():
+    from animeutils.metrics.memorisation import nearest_training_images
+
+    imgs, _ = synthetic.generate(4, 64, seed=0)
+    with pytest.raises(ValueError, match="^k must be at most"):
+        nearest_training_images(imgs, imgs, k=5)
+    with pytest.raises(ValueError, match="^samples"):
+        nearest_training_images(imgs[:, :, :, :2], imgs)

@@ -4,6 +4,7 @@
   per-scale patch statistics, no pretrained network.
 - :mod:`.diversity` — mean pairwise distance of samples relative to real images (after
   Odena et al. 2017): a mode-collapse indicator.
+- :mod:`.memorisation` — the nearest training images of each sample, with distances.
 
 FID and KID (Inception features) will follow as further modules. Every metric takes images as
 (N, H, W, 3) uint8 or (N, 3, H, W) float in [-1, 1], is deterministic for its ``seed``, and
@@ -14,6 +15,7 @@ returns a dict with its ``"protocol"``, so a saved number says how it was measur
 """
 
 from .diversity import diversity
+from .memorisation import nearest_training_images
 from .swd import sliced_wasserstein
 
-__all__ = ["diversity", "sliced_wasserstein"]
+__all__ = ["diversity", "nearest_training_images", "sliced_wasserstein"]
