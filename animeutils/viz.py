@@ -106,3 +106,13 @@ def training_curves(stats: list[dict], pyplot: bool = True) -> dict:
     fig.tight_layout()
     figs["d_outputs"] = fig
     return figs
+
+
+def save_gif(images, path, size: int = 128, ms_per_frame: int = 80, boomerang: bool = True):
+    """Write a batch as an animated GIF (nearest-upscaled to ``size``), forwards and back."""
+    frames = [Image.fromarray(f.numpy()).resize((size, size), Image.Resampling.NEAREST)
+              for f in to_uint8_nhwc(images)]
+    if boomerang:
+        frames += frames[-2:0:-1]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
+    return path
