@@ -58,6 +58,8 @@ class TrainConfig:
     log_every: int = 50  # steps between reading statistics from the device
     checkpoint_every: int = 5  # epochs between kept checkpoints (last.pt: every epoch)
     num_samples: int = 64  # images in each epoch's sample grid (from one fixed noise)
+    eval_every: int = 0  # epochs between SWD/diversity evaluations in stats.jsonl (0 off)
+    eval_samples: int = 1024  # generated and real images per evaluation
     extra: dict = field(default_factory=dict)  # free-form notes stored with the run
 
     def validate(self) -> TrainConfig:
@@ -74,6 +76,10 @@ class TrainConfig:
                      "d_steps", "log_every", "checkpoint_every", "num_samples"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name,
                  "must be an integer >= 1")
+        need(isinstance(self.eval_every, int) and self.eval_every >= 0, "eval_every",
+             "must be an integer >= 0 (0 turns evaluation off)")
+        need(isinstance(self.eval_samples, int) and self.eval_samples >= 2, "eval_samples",
+             "must be an integer >= 2")
         for name in ("max_images", "max_steps"):
             value = getattr(self, name)
             need(value is None or (isinstance(value, int) and value >= 1), name,

@@ -19,9 +19,9 @@ def quick_mode(flag: bool | None = None) -> bool:
 # Scales of a training run. Demo: what a 2-core CPU trains in about 3 minutes (500 steps);
 # quick: what CI runs in seconds. Values are caps: a smaller setting given by the user is kept.
 DEMO_SCALE = {"g_features": 32, "d_features": 32, "batch_size": 64, "max_images": 8000,
-              "epochs": 4}
+              "epochs": 4, "eval_samples": 512}
 QUICK_SCALE = {"g_features": 8, "d_features": 8, "batch_size": 32, "max_images": 256,
-               "epochs": 2, "num_samples": 16, "log_every": 4}
+               "epochs": 2, "num_samples": 16, "log_every": 4, "eval_samples": 64}
 
 
 def training_scale(cfg, demo: bool | None = None, quick: bool | None = None):

@@ -46,7 +46,8 @@ from .sources import DataError
 
 # Fields that may change when a run is resumed; any other difference is an error.
 RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
-                       "log_every", "checkpoint_every", "amp", "sync_bn"})
+                       "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
+                       "eval_samples"})
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "d_acc", "g_updates")
 
 
@@ -150,6 +151,8 @@ class Trainer:
         self.fixed_noise = self.fixed_noise.to(self.device)
         # 0 and 1 made once on the device: building them each step would copy from the host.
         self.flags = torch.tensor([0.0, 1.0], device=self.device).unbind()
+        self.best_swd = float("inf")  # the lowest evaluated SWD so far (checkpoints/best.pt)
+        self._eval_set = None  # (real images, latents) fixed for every evaluation of a run
         self.step = 0  # optimiser steps so far (each one real batch per rank)
         self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
         self._reset_window()
@@ -210,6 +213,7 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "data_fingerprint": self.dataset.fingerprint,
             "fixed_noise": self.fixed_noise.cpu(),
+            "best_swd": self.best_swd,
             "rng": distributed.gather_objects(self._rng_state()),  # one entry per rank
         }
 
@@ -233,6 +237,7 @@ class Trainer:
         # The same images seen in this epoch, in this world's batches (exact at epoch ends).
         self.batch = round(int(state["batch"]) * int(state["world_size"]) / self.world)
         self.fixed_noise = state["fixed_noise"].to(self.device)
+        self.best_swd = float(state.get("best_swd", float("inf")))
         if self.rank < len(state["rng"]):  # a rank that did not exist before keeps its seed
             rng = state["rng"][self.rank]
             torch.set_rng_state(rng["torch"].cpu())
@@ -249,15 +254,38 @@ class Trainer:
             self.run.truncate_stats(self.step)
         self._reset_window()
 
-    def save_checkpoint(self, keep: bool = False) -> Path | None:
-        """Write last.pt (and a kept copy) from rank 0; every rank must call it."""
+    def save_checkpoint(self, keep: bool = False, best: bool = False) -> Path | None:
+        """Write last.pt (and a kept copy, and best.pt) from rank 0; every rank must call it."""
         state = self.state_dict()
         if not self.is_main:
             return None
         path = checkpoint.save(state, self.run.last_checkpoint)
         if keep:
             checkpoint.save(state, self.run.checkpoints / f"epoch_{self.epoch:04d}.pt")
+        if best:
+            checkpoint.save(state, self.run.checkpoints / "best.pt")
         return path
+
+    def evaluate(self) -> dict:
+        """SWD and the diversity ratio of the current samples (EMA when on) against a fixed,
+        seeded subset of the training images; appended to stats.jsonl. Rank 0 only."""
+        from . import metrics
+
+        cfg = self.cfg
+        if self._eval_set is None:
+            g = torch.Generator().manual_seed(cfg.seed + 3)
+            n = min(cfg.eval_samples, len(self.dataset))
+            real = self.dataset.images[torch.randperm(len(self.dataset), generator=g)[:n]]
+            self._eval_set = real, torch.randn(n, cfg.latent_dim, generator=g).to(self.device)
+        real, z = self._eval_set
+        fake = sample(self.ema.model if self.ema else self.G, z)
+        row = {"step": self.step, "epoch": round(self.epoch + self.batch / len(self.batches), 6),
+               "images_seen": self.step * cfg.batch_size * self.world,
+               "swd": round(metrics.sliced_wasserstein(real, fake, seed=cfg.seed)["swd"], 4),
+               "diversity": round(metrics.diversity(fake, real, seed=cfg.seed)["ratio"], 4),
+               "eval_samples": len(real)}
+        self.run.append_stats(row)
+        return row
 
     # --- the two updates -----------------------------------------------------------------------
     def train_step(self, real: torch.Tensor) -> None:
@@ -346,8 +374,14 @@ class Trainer:
 
     def _end_of_epoch(self, epoch_done: bool) -> None:
         number = self.epoch if epoch_done else self.epoch + 1  # the (partial) epoch's number
-        every = self.cfg.checkpoint_every
-        self.save_checkpoint(keep=epoch_done and self.epoch % every == 0)
+        cfg, best = self.cfg, False
+        if cfg.eval_every and ((epoch_done and self.epoch % cfg.eval_every == 0) or self.done()):
+            swd = self.evaluate()["swd"] if self.is_main else None
+            swd = distributed.broadcast_object(swd)
+            best = swd < self.best_swd
+            self.best_swd = min(swd, self.best_swd)
+        self.save_checkpoint(keep=epoch_done and self.epoch % cfg.checkpoint_every == 0,
+                             best=best)
         if self.is_main:
             sampler = self.ema.model if self.ema else self.G
             self.run.save_samples(sample(sampler, self.fixed_noise), number)

@@ -85,6 +85,8 @@ def training_curves(stats: list[dict], pyplot: bool = True) -> dict:
     else:
         from matplotlib.figure import Figure as new_figure
 
+    evals = [r for r in stats if "swd" in r]
+    stats = [r for r in stats if "loss_d" in r]  # training windows (evaluations are separate)
     seen = [r["images_seen"] for r in stats]
     figs = {}
     fig = new_figure(figsize=(7, 3))
@@ -105,6 +107,13 @@ def training_curves(stats: list[dict], pyplot: bool = True) -> dict:
     ax.legend()
     fig.tight_layout()
     figs["d_outputs"] = fig
+    if evals:
+        fig = new_figure(figsize=(7, 3))
+        ax = fig.add_subplot()
+        ax.plot([r["images_seen"] for r in evals], [r["swd"] for r in evals], "o-")
+        ax.set(xlabel="images seen", ylabel="SWD x1e3 (lower is better)", title="sample quality")
+        fig.tight_layout()
+        figs["quality"] = fig
     return figs
 
 

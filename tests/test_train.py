@@ -204,3 +204,15 @@ def test_training_brings_samples_towards_the_data(tmp_path):
     control = sliced_wasserstein(real[512:], real[:512])  # two halves of the data
     print(f"SWD before {before:.3f}, after {after:.3f}, data vs data {control:.3f}")
     assert after < 0.8 * before, (before, after, control)
+
+
+def test_scheduled_evaluation_logs_swd_and_keeps_the_best_checkpoint(tmp_path, faces):
+    result = train.train(tiny(tmp_path, epochs=3, eval_every=1, eval_samples=32), faces,
+                         progress=False)
+    evals = [r for r in result.stats if "swd" in r]
+    assert [r["epoch"] for r in evals] == [1.0, 2.0, 3.0]
+    assert all(r["swd"] > 0 and 0 <= r["diversity"] < 5 for r in evals)
+    best = torch.load(result.run_dir / "checkpoints" / "best.pt", weights_only=True)
+    assert best["best_swd"] == pytest.approx(min(r["swd"] for r in evals))
+    assert best["epoch"] == evals[[r["swd"] for r in evals].index(best["best_swd"])]["epoch"]
+    assert (result.run_dir / "quality.png").stat().st_size > 0
