@@ -186,3 +186,62 @@ def test_nearest_training_images_rejects_bad_arguments():
         nearest_training_images(imgs, imgs, k=5)
     with pytest.raises(ValueError, match="^samples"):
         nearest_training_images(imgs[:, :, :, :2], imgs)
+
+
+# --- FID and KID (Inception features; no download in tests) -----------------------------------
+@pytest.fixture(scope="module")
+def random_inception_weights(tmp_path_factory):
+    """A weights file with the real Inception-v3 layout but random values: it exercises the
+    load-from-file path end to end without the 91 MB download."""
+    from torch_fidelity import feature_extractor_inceptionv3 as fe
+
+    with pytest.MonkeyPatch.context() as mp, torch.random.fork_rng():
+        torch.manual_seed(0)
+        mp.setattr(fe, "load_state_dict_from_url", lambda *a, **k: {})
+        mp.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda *a, **k: None)
+        model = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+        for m in model.modules():  # He init keeps activations alive through ~50 layers
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    path = tmp_path_factory.mktemp("inception") / "weights.pth"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def test_fid_and_kid_from_a_local_weights_file(random_inception_weights):
+    from animeutils.metrics import fid, kid
+
+    a, _ = synthetic.generate(12, 64, seed=1)
+    b, _ = synthetic.generate(12, 64, seed=2)
+    noise = torch.randint(0, 256, (12, 64, 64, 3), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(0))
+    same = fid.fid(a, a.clone(), weights=random_inception_weights)
+    near = fid.fid(a, b, weights=random_inception_weights)
+    far = fid.fid(a, noise, weights=random_inception_weights)
+    assert abs(same["fid"]) < 1e-2 < near["fid"] < far["fid"]
+    assert same["protocol"]["n_real"] == 12 and "torchmetrics" in same["protocol"]["implementation"]
+    k = kid.kid(a, noise, weights=random_inception_weights, subsets=5, subset_size=6)
+    k0 = kid.kid(a, a.clone(), weights=random_inception_weights, subsets=5, subset_size=6)
+    assert k["kid_mean"] > k0["kid_mean"] and k["protocol"]["subset_size"] == 6
+
+
+def test_without_weights_fid_says_in_one_line_how_to_get_them(tmp_path, monkeypatch):
+    from torch_fidelity import feature_extractor_inceptionv3 as fe
+
+    from animeutils.metrics import fid, inception
+
+    a, _ = synthetic.generate(4, 64, seed=1)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no cached copy
+    monkeypatch.delenv(inception.WEIGHTS_ENV, raising=False)
+
+    def offline(*args, **kwargs):
+        raise OSError("<urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr(fe, "load_state_dict_from_url", offline)  # no test touches the network
+    with pytest.raises(inception.InceptionUnavailable) as err:
+        fid.fid(a, a)
+    message = str(err.value)
+    assert "\n" not in message and inception.WEIGHTS_ENV in message and "download" in message
+    monkeypatch.setenv(inception.WEIGHTS_ENV, str(tmp_path / "missing.pth"))
+    with pytest.raises(inception.InceptionUnavailable, match="weights not found: .*missing.pth"):
+        fid.fid(a, a)

@@ -5,8 +5,10 @@
 - :mod:`.diversity` — mean pairwise distance of samples relative to real images (after
   Odena et al. 2017): a mode-collapse indicator.
 - :mod:`.memorisation` — the nearest training images of each sample, with distances.
+- :mod:`.fid`, :mod:`.kid` — Fréchet and Kernel Inception Distances (torchmetrics); they need the
+  Inception weights (:mod:`.inception` says how to provide them offline).
 
-FID and KID (Inception features) will follow as further modules. Every metric takes images as
+Every metric takes images as
 (N, H, W, 3) uint8 or (N, 3, H, W) float in [-1, 1], is deterministic for its ``seed``, and
 returns a dict with its ``"protocol"``, so a saved number says how it was measured.
 
