@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_DIR ?= runs
 
-.PHONY: setup run test lint unit notebooks bench clean
+.PHONY: setup run test lint unit notebooks browser bench clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ unit: setup
 
 notebooks: setup
 	ANIMEUTILS_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env notebooks
+
+# In a real browser: JupyterLab + headless Debian chromium run notebook 05 and move a slider.
+# Needs /usr/bin/chromium (apt-get install chromium); .ci/run installs it.
+browser: setup
+	$(PY) tests/browser/notebook05_sliders.py --screenshot $(RUN_DIR)/notebook05_sliders.png
 
 bench: setup
 	$(PY) benchmarks/data_cache.py --num-images 63600
