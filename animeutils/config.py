@@ -97,18 +97,9 @@ class TrainConfig:
         return self
 
     def _check_device(self) -> None:
-        import torch
+        from . import runtime
 
-        if self.device == "auto":
-            return
-        try:
-            dev = torch.device(self.device)
-        except RuntimeError:
-            raise ValueError(f"device={self.device!r} is invalid: use 'auto', 'cpu', 'cuda' or "
-                             "'cuda:N'") from None
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} is invalid: no CUDA GPU is available "
-                             "here; use 'auto' or 'cpu'")
+        runtime.checked_device(self.device, "device=")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

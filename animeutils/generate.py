@@ -155,13 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--truncation {args.truncation} is invalid: must be in [0, 1]")
         if args.batch_size < 1:
             raise ValueError(f"--batch-size {args.batch_size} is invalid: must be >= 1")
-        try:
-            device = runtime.device(args.device)
-        except RuntimeError:
-            raise ValueError(f"--device {args.device} is invalid: use 'cpu', 'auto', 'cuda' or "
-                             "'cuda:N'") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"--device {args.device} is invalid: no CUDA GPU is available here")
+        device = runtime.checked_device(args.device, "--device")
         path = checkpoint_file(args.checkpoint)
         generator, cfg = load_generator(path, ema=not args.raw, device=device)
         images = generate(generator, args.num_images, latent_dim=cfg.latent_dim,

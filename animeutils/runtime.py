@@ -68,6 +68,22 @@ def device(preferred: str = "auto"):
     return torch.device("cpu")
 
 
+def checked_device(text: str, name: str = "device="):
+    """``device(text)``, or one ValueError line naming the setting (``device='gpu' is invalid``,
+    or ``--device gpu is invalid`` for a command-line flag) when ``text`` is not a device or asks
+    for a GPU that is not there."""
+    import torch
+
+    label = f"{name}{text!r}" if name.endswith("=") else f"{name} {text}"
+    try:
+        dev = device(text)
+    except RuntimeError:
+        raise ValueError(f"{label} is invalid: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{label} is invalid: no CUDA GPU is available here; use 'auto' or 'cpu'")
+    return dev
+
+
 def describe() -> str:
     """One line about the machine, for the top of a notebook's output."""
     import torch
