@@ -126,6 +126,10 @@ def plan(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     against the notebook and against TrainConfig before anything runs."""
     from .config import TrainConfig
 
+    fixed = sorted(set(params) & {"run_dir", "resume", "seed", *LABEL_FIELDS})
+    if fixed:
+        raise ValueError(f"{', '.join(fixed)} cannot be set for the whole sweep: the sweep sets "
+                         "the labels per setting, the seeds, and each run's folder")
     allowed = notebook_parameters(notebook) - {"run_dir", "resume", "seed", *LABEL_FIELDS}
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -159,6 +163,38 @@ def state(run: Run) -> str:
     return "partial" if (run.path / "checkpoints" / "last.pt").exists() else "new"
 
 
+def resolve(grid="default", seeds: int | list[int] | None = None,
+            sweep_dir: str | Path | None = None, quick: bool | None = None):
+    """Notebook 04's defaults: returns ``(grid, seeds, sweep_dir, note)``.
+
+    Quick mode (CI): the "quick" grid, one seed, ``runs/label_smoothing_quick``. Otherwise
+    ``seeds=None`` means 3 on a GPU and 2 on a CPU, and the sweep folder is
+    ``runs/label_smoothing``."""
+    from . import runtime
+
+    if runtime.quick_mode(quick):
+        folder = sweep_dir or runlog.runs_root() / "label_smoothing_quick"
+        return "quick", 1, Path(folder), "QUICK mode (CI): 2 settings, 1 seed, a few steps each"
+    gpu = runtime.device().type == "cuda"
+    if seeds is None:
+        seeds = 3 if gpu else 2
+    folder = Path(sweep_dir or runlog.runs_root() / "label_smoothing")
+    where = "GPU" if gpu else "CPU (notebook 03 picks its demo scale unless demo=False)"
+    return grid, seeds, folder, f"{len(grid_settings(grid))} settings x {len(seed_list(seeds))} " \
+                                f"seed(s) on the {where}"
+
+
+def describe_grid(grid) -> str:
+    """A Markdown table of a grid's settings and their D targets."""
+    lines = ["| setting | real target | fake target | label noise | flip prob |",
+             "|---|---|---|---|---|"]
+    for name in grid_settings(grid):
+        v = {"real_label": 1.0, "fake_label": 0.0, "label_noise": 0.0, "flip_prob": 0.0,
+             **SETTINGS[name]}
+        lines.append(f"| {name} | " + " | ".join(f"{v[k]:g}" for k in LABEL_FIELDS) + " |")
+    return "\n".join(lines)
+
+
 # --- running -----------------------------------------------------------------------------------
 def _error_of(executed: Path) -> str:
     """``ename: evalue`` of the failing cell of an executed notebook, if it has one."""
@@ -188,7 +224,7 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path = NOTEB
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # figures in the notebook
     # A kernelspec that says just "python" must find this interpreter first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    start = time.perf_counter()
+    started, start = time.time(), time.perf_counter()
     with open(run.path / "papermill.log", "w") as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     seconds = time.perf_counter() - start
@@ -203,7 +239,7 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path = NOTEB
             return Outcome(run, "interrupted", seconds, error)
     atomic.write_text(run.path / MARKER, json.dumps(
         {"status": status, "params": run.params, "device": device or params.get("device"),
-         "seconds": round(seconds, 1), "error": error,
+         "started": round(started, 3), "seconds": round(seconds, 1), "error": error,
          "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
     return Outcome(run, status, seconds, error)
 
@@ -373,6 +409,26 @@ def read_csv(path: str | Path) -> list[dict]:
 
     with open(path, newline="") as fh:
         return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def table_markdown(summary: list[dict]) -> str:
+    """The summary as a Markdown table, each metric as mean ± std over seeds."""
+    cols = [("swd_end", "SWD end", 1), ("swd_best", "SWD best", 1),
+            ("diversity_end", "diversity", 3), ("d_real_end", "D(x)", 3),
+            ("d_fake_end", "D(G(z))", 3), ("images_per_s", "images/s", 0)]
+
+    def cell(row, key, digits):
+        mean, std = row[f"{key}_mean"], row[f"{key}_std"]
+        if math.isnan(mean):
+            return "–"
+        return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" ± {std:.{digits}f}")
+
+    head = "| setting | seeds | failed | " + " | ".join(c[1] for c in cols) + " |"
+    lines = [head, "|" + "---|" * (3 + len(cols))]
+    for row in summary:
+        lines.append(f"| {row['setting']} | {row['seeds']} | {row['failed']} | "
+                     + " | ".join(cell(row, k, d) for k, _, d in cols) + " |")
+    return "\n".join(lines)
 
 
 # --- conclusions ---------------------------------------------------------------------------------

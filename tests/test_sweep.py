@@ -1,0 +1,200 @@
+"""The label-smoothing sweep: planning, summarising and conclusions on known numbers, and real
+sweeps through papermill at quick scale (resumed, skipped, failed, two runs at once)."""
+
+import json
+import math
+import statistics
+
+import pytest
+
+from animeutils import sweep
+
+
+# --- planning ------------------------------------------------------------------------------------
+def test_grids_and_seeds():
+    assert sweep.grid_settings("default") == list(sweep.SETTINGS)
+    assert len(sweep.SETTINGS) == 9
+    assert sweep.grid_settings("quick") == ["hard", "real0.9"]
+    assert sweep.grid_settings(["flip0.05", "hard"]) == ["flip0.05", "hard"]
+    assert sweep.seed_list(3) == [0, 1, 2]
+    assert sweep.seed_list([4, 7]) == [4, 7]
+    for bad in (0, [], [1, 1], [-1], True, "3"):
+        with pytest.raises(ValueError, match="seeds="):
+            sweep.seed_list(bad)
+    with pytest.raises(ValueError, match="grid=.*real0.99"):
+        sweep.grid_settings(["hard", "real0.8"])
+
+
+def test_every_setting_is_a_valid_training_config():
+    from animeutils.config import TrainConfig
+
+    for name, labels in sweep.SETTINGS.items():
+        cfg = TrainConfig(**labels).validate()
+        assert cfg.real_label > cfg.fake_label, name
+    # seed 004's values and the two textbook variants are all there
+    values = {tuple(sorted(v.items())) for v in sweep.SETTINGS.values()}
+    for expected in ({"real_label": 0.995}, {"real_label": 0.9, "fake_label": 0.1},
+                     {"real_label": 0.9, "fake_label": 0.005}, {"flip_prob": 0.05}):
+        assert tuple(sorted(expected.items())) in values
+
+
+def test_plan_lays_out_one_folder_per_setting_and_seed(tmp_path):
+    runs = sweep.plan(tmp_path, ["hard", "real0.9_fake0.1"], 2, epochs=3, data="synthetic")
+    assert [r.name for r in runs] == ["hard/seed0", "hard/seed1", "real0.9_fake0.1/seed0",
+                                      "real0.9_fake0.1/seed1"]
+    last = runs[-1]
+    assert last.path == tmp_path.resolve() / "real0.9_fake0.1" / "seed1"
+    assert last.params == {"epochs": 3, "data": "synthetic", "real_label": 0.9,
+                           "fake_label": 0.1, "seed": 1, "run_dir": str(last.path),
+                           "resume": True}
+    assert all(sweep.state(r) == "new" for r in runs)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"epoch": 3}, "unknown sweep parameter.*epoch.*epochs"),
+    ({"real_label": 0.8}, "real_label cannot be set for the whole sweep"),
+    ({"epochs": 0}, "epochs=0 is invalid"),
+    ({"device": "gpu"}, "device='gpu' is invalid"),
+])
+def test_plan_rejects_bad_parameters_before_anything_runs(tmp_path, params, message):
+    with pytest.raises(ValueError, match=message):
+        sweep.plan(tmp_path, "quick", 1, **params)
+    assert not any(tmp_path.iterdir())
+
+
+# --- summarising ---------------------------------------------------------------------------------
+def write_run(folder, seed, swd, d_real=0.8, status="finished"):
+    """A run folder as training leaves it: config, stats with 2 epochs of 2 windows, evals."""
+    folder.mkdir(parents=True)
+    cfg = {"seed": seed, "real_label": 0.9, "fake_label": 0.0, "label_noise": 0.0,
+           "flip_prob": 0.0}
+    (folder / "config.json").write_text(json.dumps({"config": cfg}))
+    rows = []
+    for i, epoch in enumerate((0.5, 1.0, 1.5, 2.0)):
+        rows.append({"step": 10 * (i + 1), "epoch": epoch, "images_seen": 640 * (i + 1),
+                     "loss_d": 1.0 + i, "loss_g": 2.0, "d_real": d_real + 0.01 * i,
+                     "d_fake": 0.3, "d_acc": 0.7, "images_per_s": [5.0, 100.0, 120.0, 80.0][i]})
+        if epoch in (1.0, 2.0):
+            rows.append({"step": 10 * (i + 1), "epoch": epoch, "images_seen": 640 * (i + 1),
+                         "swd": swd[int(epoch) - 1], "diversity": 0.9, "eval_samples": 64})
+    (folder / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / sweep.MARKER).write_text(json.dumps({"status": status, "seconds": 12.5,
+                                                   "error": "" if status == "finished"
+                                                   else "TrainingDiverged: NaN"}))
+
+
+def test_run_summary_reads_the_folder(tmp_path):
+    write_run(tmp_path / "real0.9" / "seed3", 3, swd=(40.0, 45.0), d_real=0.8)
+    row = sweep.run_summary(tmp_path / "real0.9" / "seed3")
+    assert row["setting"] == "real0.9" and row["seed"] == 3 and row["status"] == "finished"
+    assert row["swd_end"] == 45.0 and row["swd_best"] == 40.0  # the last and the lowest
+    assert row["d_real_end"] == pytest.approx((0.82 + 0.83) / 2)  # the last epoch: (1, 2]
+    assert row["loss_d_end"] == pytest.approx((3 + 4) / 2)
+    assert row["images_per_s"] == 100.0  # median without the warm-up window
+    assert row["steps"] == 40 and row["images_seen"] == 2560
+
+
+def test_summary_means_stds_and_conclusions(tmp_path):
+    for seed, swd in enumerate((10.0, 10.4, 9.6)):
+        write_run(tmp_path / "real0.9" / f"seed{seed}", seed, swd=(swd + 5, swd))
+    for seed, swd in enumerate((20.0, 20.5, 19.5)):
+        write_run(tmp_path / "hard" / f"seed{seed}", seed, swd=(swd, swd + 1))
+    write_run(tmp_path / "hard" / "seed9", 9, swd=(1.0, 1.0), status="failed")
+    summary = sweep.summarise(sweep.collect(tmp_path))
+    assert [r["setting"] for r in summary] == ["hard", "real0.9"]  # SETTINGS order
+    hard, smooth = summary
+    assert hard["seeds"] == 3 and hard["failed"] == 1  # the failed run is not averaged
+    assert hard["swd_end_mean"] == pytest.approx(21.0)
+    assert smooth["swd_end_mean"] == pytest.approx(10.0)
+    assert smooth["swd_end_std"] == pytest.approx(statistics.stdev([10.0, 10.4, 9.6]))
+    assert smooth["swd_best_mean"] == pytest.approx(10.0)
+    text = "\n".join(sweep.conclusions(summary))
+    assert "1. real0.9 10.00 ± 0.40; 2. hard 21.00 ± 0.50" in text
+    assert "real0.9 beats the baseline hard by 11.00 (52 %)" in text
+    assert "a real difference at this scale" in text
+    assert "hard (1 of 4)" in text
+    table = sweep.table_markdown(summary)
+    assert "| real0.9 | 3 | 0 | 10.0 ± 0.4 |" in table
+
+
+def test_conclusions_call_a_gap_inside_the_spread_noise():
+    def row(name, mean, std):
+        return {"setting": name, "seeds": 2, "failed": 0, "unfinished": 0,
+                "swd_end_mean": mean, "swd_end_std": std}
+
+    text = " ".join(sweep.conclusions([row("hard", 10.0, 1.0), row("flip0.05", 9.0, 0.8)]))
+    assert "flip0.05 beats the baseline hard by 1.00" in text
+    assert "not a reliable difference" in text
+    text = " ".join(sweep.conclusions([row("hard", 8.0, 1.0), row("flip0.05", 9.0, 0.8)]))
+    assert "The baseline, hard, is best" in text
+    one_seed = [row("hard", 10.0, math.nan), row("real0.9", 5.0, math.nan)]
+    assert "no evidence either way" in " ".join(sweep.conclusions(one_seed))
+
+
+def test_csv_round_trip(tmp_path):
+    rows = [{"setting": "hard", "seeds": 2, "swd_end_mean": 1.23456789, "swd_end_std": math.nan}]
+    sweep.write_csv(rows, tmp_path / "r.csv")
+    back = sweep.read_csv(tmp_path / "r.csv")
+    assert back[0]["setting"] == "hard" and back[0]["seeds"] == 2
+    assert back[0]["swd_end_mean"] == pytest.approx(1.23457)
+    assert math.isnan(back[0]["swd_end_std"])
+
+
+# --- real sweeps through papermill (quick scale) -------------------------------------------------
+@pytest.fixture
+def quick(monkeypatch):
+    monkeypatch.setenv("ANIMEUTILS_QUICK", "1")  # inherited by every notebook-03 kernel
+
+
+def test_a_sweep_runs_skips_finished_runs_and_resumes_longer_ones(tmp_path, quick, capsys):
+    grid, shared = ["hard", "real0.9"], {"epochs": 1, "eval_every": 1, "data": "synthetic"}
+    outcomes = sweep.run_sweep(tmp_path, grid, 2, devices=["cpu", "cpu"], **shared)
+    assert [o.status for o in outcomes] == ["finished"] * 4, [o.error for o in outcomes]
+    for o in outcomes:
+        cfg = json.loads((o.run.path / "config.json").read_text())["config"]
+        assert cfg["seed"] == o.run.seed and cfg["device"] == "cpu"
+        assert cfg["real_label"] == sweep.SETTINGS[o.run.setting].get("real_label", 1.0)
+        assert (o.run.path / "03_train.ipynb").exists()
+    # two workers: some runs overlapped in time
+    spans = [(m["started"], m["started"] + m["seconds"])
+             for m in (sweep.marker(o.run.path) for o in outcomes)]
+    assert any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1:])
+
+    summary = sweep.write_results(tmp_path, grid)
+    rows = sweep.read_csv(tmp_path / "results.csv")
+    assert [r["setting"] for r in rows] == grid and len(sweep.read_csv(tmp_path / "runs.csv")) == 4
+    numbers = {k: v for r in rows for k, v in r.items() if k.endswith(("_mean", "_std"))}
+    assert len(numbers) == 2 * len(sweep.METRICS) and all(map(math.isfinite, numbers.values()))
+    assert summary[0]["seeds"] == 2
+
+    # a re-run trains nothing and touches no checkpoint
+    stamps = {o.run.name: (o.run.path / "checkpoints/last.pt").stat().st_mtime_ns
+              for o in outcomes}
+    again = sweep.run_sweep(tmp_path, grid, 2, **shared)
+    assert [o.status for o in again] == ["skipped-finished"] * 4
+    assert stamps == {o.run.name: (o.run.path / "checkpoints/last.pt").stat().st_mtime_ns
+                      for o in again}
+    capsys.readouterr()
+    assert sweep.main(["--sweep-dir", str(tmp_path), "--grid", *grid, "--seeds", "2",
+                       "-p", "epochs", "1", "-p", "eval_every", "1", "-p", "data",
+                       "synthetic"]) == 0
+    out = capsys.readouterr().out
+    assert "4 already done, 0 to train" in out and "Ranking by swd_end" in out
+
+    # more epochs for one run: it continues from its checkpoint instead of starting over
+    before = json.loads((tmp_path / "hard/seed0/stats.jsonl").read_text().splitlines()[-1])
+    (resumed,) = sweep.run_sweep(tmp_path, ["hard"], [0], **{**shared, "epochs": 2})
+    assert resumed.status == "finished"
+    record = json.loads((tmp_path / "hard/seed0/config.json").read_text())
+    assert record["resumed"][0]["step"] == before["step"]
+    assert sweep.run_summary(tmp_path / "hard/seed0")["steps"] == 2 * before["step"]
+
+
+def test_a_failed_run_is_recorded_with_its_error_and_not_retried(tmp_path, quick):
+    missing = tmp_path / "no_such_folder"
+    (out,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, data=str(missing))
+    assert out.status == "failed"
+    assert "no_such_folder" in out.error and "\n" not in out.error
+    assert sweep.marker(out.run.path)["status"] == "failed"
+    (again,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, data=str(missing))
+    assert again.status == "skipped-failed" and again.error == out.error
