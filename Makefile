@@ -32,8 +32,10 @@ unit: setup
 notebooks: setup
 	ANIMEUTILS_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env notebooks
 
-# In a real browser: JupyterLab + headless Debian chromium run notebook 05 and move a slider.
-# Needs /usr/bin/chromium (apt-get install chromium); .ci/run installs it.
+# In a real browser: JupyterLab + headless Debian chromium run notebook 05 and move a slider
+# (a minute or two; at most about 5). CI runs it after `test`. Needs /usr/bin/chromium
+# (apt-get install chromium; .ci/run installs it). Screenshot, and on a failure the page and
+# JupyterLab's log, in $(RUN_DIR)/.
 browser: setup
 	$(PY) tests/browser/notebook05_sliders.py --screenshot $(RUN_DIR)/notebook05_sliders.png
 
