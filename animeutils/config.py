@@ -51,6 +51,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True  # NHWC memory layout (faster convs on tensor cores)
     compile: bool = False  # torch.compile G and D
+    cuda_graphs: bool = False  # with compile on CUDA: CUDA graphs ("reduce-overhead"); untried
     sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over all ranks
     # --- run folder -------------------------------------------------------------------------
     run_dir: str | None = None  # run folder; None for a new runs/<time>-<arch> folder
@@ -93,6 +94,8 @@ class TrainConfig:
         need(self.real_label > self.fake_label, "real_label", "must be above fake_label")
         need(0 <= self.label_noise <= 0.5, "label_noise", "must be in [0, 0.5]")
         need(0 <= self.flip_prob < 0.5, "flip_prob", "must be in [0, 0.5)")
+        need(self.compile or not self.cuda_graphs, "cuda_graphs",
+             "CUDA graphs come from torch.compile: set compile=True too")
         self._check_device()
         return self
 

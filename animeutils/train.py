@@ -47,7 +47,7 @@ from .sources import DataError
 # Fields that may change when a run is resumed; any other difference is an error.
 RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
                        "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
-                       "eval_samples"})
+                       "eval_samples", "cuda_graphs"})
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "d_acc", "g_updates")
 
 
@@ -140,8 +140,13 @@ class Trainer:
         # D's gradients from the G step are never used: skip their all-reduce (and the real-
         # image pass's, which the fake pass's backward reduces together).
         self.d_no_sync = d_net.no_sync if self.world > 1 else contextlib.nullcontext
-        self.g_fwd = torch.compile(g_net) if cfg.compile else g_net
-        self.d_fwd = torch.compile(d_net) if cfg.compile else d_net
+        # CUDA graphs through compile's cudagraph trees: each step is marked (below), so outputs
+        # of one step's replays stay valid until the next step; eval-mode sampling uses the
+        # uncompiled modules, so no train/eval switch ever recompiles.
+        self.graphs = cfg.compile and cfg.cuda_graphs and cuda
+        mode = "reduce-overhead" if self.graphs else None
+        self.g_fwd = torch.compile(g_net, mode=mode) if cfg.compile else g_net
+        self.d_fwd = torch.compile(d_net, mode=mode) if cfg.compile else d_net
         self.autocast = types.SimpleNamespace(device_type=self.device.type, dtype=torch.bfloat16,
                                               enabled=cfg.amp and cuda and _native_bf16())
         self.noise = torch.Generator(self.device)  # z and label draws, different on each rank
@@ -290,6 +295,8 @@ class Trainer:
     # --- the two updates -----------------------------------------------------------------------
     def train_step(self, real: torch.Tensor) -> None:
         cfg, n, dev = self.cfg, real.shape[0], self.device
+        if self.graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         update_g = (self.step + 1) % cfg.d_steps == 0
         z = torch.randn(n, cfg.latent_dim, device=dev, generator=self.noise)
         t_real = labels.targets(n, cfg.real_label, cfg.fake_label, noise=cfg.label_noise,

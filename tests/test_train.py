@@ -45,7 +45,7 @@ def test_label_targets_for_each_option():
 @pytest.mark.parametrize("field,value", [
     ("real_label", 1.2), ("fake_label", -0.1), ("label_noise", 0.7), ("flip_prob", 0.5),
     ("image_size", 96), ("arch", "stylegan"), ("batch_size", 0), ("lr_g", 0.0), ("ema", 1.0),
-    ("max_steps", 0), ("d_steps", 0), ("device", "gpu"),
+    ("max_steps", 0), ("d_steps", 0), ("device", "gpu"), ("cuda_graphs", True),
 ])
 def test_config_rejects_out_of_range_values_by_name(field, value):
     with pytest.raises(ValueError, match=f"^{field}="):
