@@ -59,7 +59,7 @@ GRIDS = {
     "quick": ["hard", "real0.9"],
 }
 MARKER = "sweep.json"
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_train.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_train.ipynb"  # in a clone
 # Per-run numbers; results.csv has the mean and std over seeds of each.
 METRICS = ("swd_end", "swd_best", "diversity_end", "d_real_end", "d_fake_end", "loss_d_end",
            "loss_g_end", "images_per_s")
@@ -113,14 +113,70 @@ def seed_list(seeds: int | list[int]) -> list[int]:
     return values
 
 
-def notebook_parameters(notebook: str | Path = NOTEBOOK) -> set[str]:
+def require_papermill() -> None:
+    """papermill is in requirements.txt; Colab lacks it, so there it is installed on first use."""
+    import importlib.util
+
+    from . import runtime
+
+    if importlib.util.find_spec("papermill") is not None:
+        return
+    if not runtime.in_colab():
+        raise ModuleNotFoundError("the sweep runs notebook 03 through papermill, which is not "
+                                  "installed: pip install papermill (or -r requirements.txt)")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "papermill"])
+
+
+def raw_url(path: str) -> str:
+    """The raw-file URL of ``path`` on the main branch of the repository that animeutils was
+    installed from (its ``Repository`` URL in pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = dict(u.split(", ", 1) for u in metadata("animeutils").get_all("Project-URL") or [])
+    except PackageNotFoundError:
+        urls = {}
+    repo = urls.get("Repository", "https://github.com/anime-dcgan/anime-dcgan")
+    return repo.replace("https://github.com/", "https://raw.githubusercontent.com/") + \
+        f"/main/{path}"
+
+
+def training_notebook(notebook: str | Path | None = None) -> Path:
+    """Notebook 03: ``notebook`` if given; in a clone, the one beside this package; otherwise
+    (Colab, a pip install) a copy downloaded once from the repository into the runs folder."""
+    if notebook is not None:
+        path = Path(notebook)
+        if not path.exists():
+            raise FileNotFoundError(f"notebook={str(path)!r} does not exist: give the path of "
+                                    "03_train.ipynb, or None")
+        return path
+    if NOTEBOOK.exists():
+        return NOTEBOOK
+    target = runlog.runs_root() / "_notebooks" / "03_train.ipynb"
+    if not target.exists():
+        import urllib.request
+
+        url = raw_url("notebooks/03_train.ipynb")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                atomic.write(target, lambda fh: fh.write(response.read()))
+        except OSError as e:
+            raise FileNotFoundError(
+                f"notebook 03 is not beside animeutils and could not be downloaded from {url} "
+                f"({e}): run from a clone of the repository, or pass notebook=<path of "
+                "03_train.ipynb>") from None
+    return target
+
+
+def notebook_parameters(notebook: str | Path | None = None) -> set[str]:
+    require_papermill()
     import papermill
 
-    return set(papermill.inspect_notebook(str(notebook)))
+    return set(papermill.inspect_notebook(str(training_notebook(notebook))))
 
 
 def plan(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
-         notebook: str | Path = NOTEBOOK, **params) -> list[Run]:
+         notebook: str | Path | None = None, **params) -> list[Run]:
     """The runs of a sweep, in order: settings outer, seeds inner. ``params`` are notebook 03
     parameters shared by every run (e.g. ``epochs=10, data="synthetic"``); each is checked
     against the notebook and against TrainConfig before anything runs."""
@@ -209,7 +265,7 @@ def _error_of(executed: Path) -> str:
     return ""
 
 
-def execute(run: Run, *, device: str | None = None, notebook: str | Path = NOTEBOOK,
+def execute(run: Run, *, device: str | None = None, notebook: str | Path | None = None,
             kernel_name: str | None = None) -> Outcome:
     """Run notebook 03 for one run through papermill (a child process) and write its marker."""
     run.path.mkdir(parents=True, exist_ok=True)
@@ -217,6 +273,7 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path = NOTEB
     params_file = run.path / "sweep_params.json"  # JSON is YAML: papermill -f reads it
     atomic.write_text(params_file, json.dumps(params, indent=1))
     executed = run.path / "03_train.ipynb"
+    notebook = training_notebook(notebook)
     cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed), "-f",
            str(params_file), "--cwd", str(Path(notebook).parent), "--no-progress-bar"]
     if kernel_name:
@@ -254,7 +311,7 @@ def default_devices() -> list[str | None]:
 
 def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3, *,
               reuse: bool = True, devices: list[str | None] | None = None,
-              notebook: str | Path = NOTEBOOK, kernel_name: str | None = None,
+              notebook: str | Path | None = None, kernel_name: str | None = None,
               echo=print, **params) -> list[Outcome]:
     """Plan the sweep and run what is not done yet, one run per device at a time.
 

@@ -198,3 +198,26 @@ def test_a_failed_run_is_recorded_with_its_error_and_not_retried(tmp_path, quick
     assert sweep.marker(out.run.path)["status"] == "failed"
     (again,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, data=str(missing))
     assert again.status == "skipped-failed" and again.error == out.error
+
+
+def test_notebook_03_is_found_in_a_clone_or_downloaded_once(tmp_path, monkeypatch):
+    assert sweep.training_notebook() == sweep.NOTEBOOK
+    assert sweep.raw_url("notebooks/03_train.ipynb") == (
+        "https://raw.githubusercontent.com/anime-dcgan/anime-dcgan/main/notebooks/03_train.ipynb")
+    # Outside a clone (Colab): fetched from the repository into the runs folder, once.
+    monkeypatch.setattr(sweep, "NOTEBOOK", tmp_path / "absent" / "03_train.ipynb")
+    monkeypatch.setenv("ANIMEUTILS_RUNS", str(tmp_path / "runs"))
+    served = tmp_path / "served.ipynb"
+    served.write_bytes(sweep.Path(sweep.__file__).parents[1].joinpath(
+        "notebooks", "03_train.ipynb").read_bytes())
+    monkeypatch.setattr(sweep, "raw_url", lambda path: served.as_uri())
+    got = sweep.training_notebook()
+    assert got == tmp_path / "runs" / "_notebooks" / "03_train.ipynb"
+    assert got.read_bytes() == served.read_bytes()
+    served.unlink()
+    assert sweep.training_notebook() == got  # not fetched again
+    got.unlink()
+    with pytest.raises(FileNotFoundError, match="could not be downloaded from file:.*clone"):
+        sweep.training_notebook()
+    with pytest.raises(FileNotFoundError, match="notebook='nope.ipynb' does not exist"):
+        sweep.training_notebook("nope.ipynb")
