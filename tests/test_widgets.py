@@ -210,3 +210,44 @@ def test_latency_default_width():
     assert len(images) == 20  # every move rendered a new face
     print(f"\nlatent explorer, DCGAN width 64, 256 px PNG, {torch.get_num_threads()} threads: "
           f"median {statistics.median(times):.1f} ms per slider move (max {max(times):.1f})")
+
+
+# --- what a frontend receives (ipywidgets 7.7, as on Colab, and 8) ----------------------------
+def test_displays_its_widget_tree(explorer, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **_kw: shown.extend(objs))
+    explorer._ipython_display_()
+    assert shown == [explorer.widget]
+
+
+def test_state_a_frontend_receives(explorer):
+    """The serialised state of the whole tree (what ipywidgets sends, and embeds in a saved
+    notebook): JSON-safe, the installed controls version, and the PNG as a binary buffer that
+    follows the sliders."""
+    import base64
+    import json
+
+    from ipywidgets import _version
+    from ipywidgets.embed import dependency_state, embed_data
+
+    def frontend_state():
+        data = embed_data(views=[explorer.widget], state=dependency_state([explorer.widget]))
+        json.dumps(data)
+        return data["manager_state"]["state"]
+
+    state = frontend_state()
+    image = state[explorer.image.model_id]
+    assert image["model_name"] == "ImageModel"
+    assert image["model_module_version"] == _version.__jupyter_widgets_controls_version__
+    (buffer,) = image["buffers"]
+    assert buffer["path"] == ["value"]
+    assert base64.b64decode(buffer["data"]) == explorer.image.value
+    names = {model["model_name"] for model in state.values()}
+    assert {"FloatSliderModel", "BoundedIntTextModel", "ButtonModel", "LabelModel",
+            "VBoxModel", "HBoxModel"} <= names
+    explorer.sliders[0].value = 1.0
+    moved = frontend_state()[explorer.image.model_id]["buffers"][0]["data"]
+    assert moved != buffer["data"]
+    assert base64.b64decode(moved) == explorer.image.value
