@@ -11,6 +11,21 @@ The face is z = truncate(noise(seed), psi) + Σ_i slider_i · direction_i (direc
 it). Each change runs the generator once on one latent (eval mode, ``torch.inference_mode``) and
 sends a nearest-upscaled PNG: a few tens of milliseconds on a CPU for the 64-wide DCGAN. Only
 widgets that ipywidgets 7.7 (Colab) already has are used.
+
+ipywidgets 7.7 (what Colab ships) and 8 run the same code, no version branches. Checked with
+ipywidgets 7.7.5 in a scratch virtualenv (not in CI), from the repository root::
+
+    python3 -m venv /tmp/ipw7venv
+    /tmp/ipw7venv/bin/pip install -r requirements.txt 'ipywidgets==7.7.5' -e .
+    /tmp/ipw7venv/bin/python -m pytest tests/test_widgets.py             # 18 passed
+    ANIMEUTILS_QUICK=1 ANIMEUTILS_RUNS=$(mktemp -d) /tmp/ipw7venv/bin/python -m pytest \\
+        --nbval-lax --nbval-current-env notebooks/05_evaluate.ipynb        # 10 passed
+
+(tests/test_widgets.py includes the serialised state a frontend receives, whose controls
+version is 1.5.0 on 7.7.5 and 2.0.0 on 8.) In a browser too: a venv with ipywidgets 7.7.5,
+``jupyterlab>=3.6,<4`` (3.6.8; jupyterlab_widgets 1.1.11), torch, torchvision, ipykernel,
+playwright and ``-e .`` ran ``tests/browser/notebook05_sliders.py``: the slider moved and the
+face changed. Nothing needed changing for 7.7.5.
 """
 
 from __future__ import annotations
