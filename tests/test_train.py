@@ -5,6 +5,7 @@ Tiny models (width 8) and a few hundred synthetic faces keep every run to second
 
 import dataclasses
 import json
+import os
 
 import pytest
 import torch
@@ -80,6 +81,17 @@ def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatc
     monkeypatch.undo()
     assert checkpoint.load(path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temp file left behind
+
+
+def test_atomically_written_files_follow_the_umask(tmp_path):
+    from animeutils import atomic
+
+    old = os.umask(0o022)
+    try:
+        path = atomic.write_text(tmp_path / "results.csv", "a,b\n")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
 
 
 def test_unreadable_checkpoints_are_one_clear_error(tmp_path):
