@@ -31,9 +31,11 @@ import json
 import math
 import os
 import queue
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,9 +267,48 @@ def _error_of(executed: Path) -> str:
     return ""
 
 
+class Stopper:
+    """The papermill processes of a sweep, so that an interrupt (Ctrl-C, the notebook's stop
+    button) stops them too and their runs are left unmarked, to resume next time."""
+
+    def __init__(self):
+        self.stopping = threading.Event()
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def start(self, cmd, **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self.stopping.is_set():
+                raise KeyboardInterrupt
+            proc = subprocess.Popen(cmd, **kwargs)
+            self._live.add(proc)
+        return proc
+
+    def wait(self, proc: subprocess.Popen) -> int:
+        try:
+            return proc.wait()
+        finally:
+            with self._lock:
+                self._live.discard(proc)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """SIGINT to every running papermill (it shuts its kernel down), SIGKILL after grace."""
+        with self._lock:
+            self.stopping.set()
+            live = list(self._live)
+        for proc in live:
+            proc.send_signal(signal.SIGINT)
+        for proc in live:
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def execute(run: Run, *, device: str | None = None, notebook: str | Path | None = None,
-            kernel_name: str | None = None) -> Outcome:
+            kernel_name: str | None = None, stopper: Stopper | None = None) -> Outcome:
     """Run notebook 03 for one run through papermill (a child process) and write its marker."""
+    stopper = stopper or Stopper()
     run.path.mkdir(parents=True, exist_ok=True)
     params = {**run.params, **({"device": device} if device else {})}
     params_file = run.path / "sweep_params.json"  # JSON is YAML: papermill -f reads it
@@ -283,15 +324,16 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path | None 
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     started, start = time.time(), time.perf_counter()
     with open(run.path / "papermill.log", "w") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        returncode = stopper.wait(stopper.start(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                                env=env))
     seconds = time.perf_counter() - start
-    if proc.returncode == 0:
+    if returncode == 0:
         status, error = "finished", ""
     else:
-        error = _error_of(executed) or f"papermill exited with {proc.returncode}; see " \
+        error = _error_of(executed) or f"papermill exited with {returncode}; see " \
                                        f"{run.path / 'papermill.log'}"
         status = "failed"
-        if proc.returncode < 0 or "KeyboardInterrupt" in error:
+        if returncode < 0 or stopper.stopping.is_set() or "KeyboardInterrupt" in error:
             # Interrupted, not a result: no marker, so the next sweep resumes this run.
             return Outcome(run, "interrupted", seconds, error)
     atomic.write_text(run.path / MARKER, json.dumps(
@@ -338,11 +380,14 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     for d in devices:
         free.put(d)
 
+    stopper = Stopper()
+
     def work(item):
         run, _ = item
         device = free.get()
         try:
-            return execute(run, device=device, notebook=notebook, kernel_name=kernel_name)
+            return execute(run, device=device, notebook=notebook, kernel_name=kernel_name,
+                           stopper=stopper)
         finally:
             free.put(device)
 
@@ -362,6 +407,8 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
         except KeyboardInterrupt:
             for f in futures:
                 f.cancel()
+            stopper.stop()
+            echo("interrupted: finished runs are kept; run the sweep again to resume the rest")
             raise
     return [outcomes[r.name] for r in runs]
 

@@ -221,3 +221,23 @@ def test_notebook_03_is_found_in_a_clone_or_downloaded_once(tmp_path, monkeypatc
         sweep.training_notebook()
     with pytest.raises(FileNotFoundError, match="notebook='nope.ipynb' does not exist"):
         sweep.training_notebook("nope.ipynb")
+
+
+def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path, quick):
+    calls = []
+
+    def interrupt_after_the_first_run(line):  # as Ctrl-C would, while another run is going
+        calls.append(line)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    shared = {"epochs": 2, "data": "synthetic"}
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(tmp_path, ["hard"], 2, devices=["cpu", "cpu"],
+                        echo=interrupt_after_the_first_run, **shared)
+    assert "finished" in calls[1] and "interrupted" in calls[-1]
+    runs = sweep.plan(tmp_path, ["hard"], 2, **shared)
+    states = sorted(sweep.state(r) for r in runs)
+    assert states[0] == "finished" and states[1] in ("new", "partial")  # stopped: no marker
+    again = sweep.run_sweep(tmp_path, ["hard"], 2, **shared)
+    assert sorted(o.status for o in again) == ["finished", "skipped-finished"]
