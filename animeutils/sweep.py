@@ -333,7 +333,11 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path | None 
         error = _error_of(executed) or f"papermill exited with {returncode}; see " \
                                        f"{run.path / 'papermill.log'}"
         status = "failed"
-        if returncode < 0 or stopper.stopping.is_set() or "KeyboardInterrupt" in error:
+        log_tail = (run.path / "papermill.log").read_text(errors="replace")[-2000:]
+        # A SIGINT to the whole process group (Ctrl-C in a terminal, a notebook's stop button)
+        # reaches papermill directly: it says "Aborted!" and exits with status 1.
+        if (returncode < 0 or stopper.stopping.is_set() or "KeyboardInterrupt" in error
+                or "Aborted!" in log_tail):
             # Interrupted, not a result: no marker, so the next sweep resumes this run.
             return Outcome(run, "interrupted", seconds, error)
     atomic.write_text(run.path / MARKER, json.dumps(

@@ -241,3 +241,24 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path,
     assert states[0] == "finished" and states[1] in ("new", "partial")  # stopped: no marker
     again = sweep.run_sweep(tmp_path, ["hard"], 2, **shared)
     assert sorted(o.status for o in again) == ["finished", "skipped-finished"]
+
+
+def test_papermill_stopped_by_a_sigint_of_its_own_leaves_the_run_unmarked(tmp_path, quick):
+    # Ctrl-C in a terminal, or a notebook's stop button, signals papermill directly.
+    import signal
+    import threading
+    import time
+
+    (run,) = sweep.plan(tmp_path, ["hard"], 1, epochs=2, data="synthetic")
+    stopper, result = sweep.Stopper(), {}
+    worker = threading.Thread(target=lambda: result.update(out=sweep.execute(run,
+                                                                             stopper=stopper)))
+    worker.start()
+    log, deadline = run.path / "papermill.log", time.time() + 120
+    while time.time() < deadline and not (log.exists() and "Executing" in log.read_text()):
+        time.sleep(0.2)
+    for proc in list(stopper._live):
+        proc.send_signal(signal.SIGINT)
+    worker.join(180)
+    assert result["out"].status == "interrupted"
+    assert sweep.marker(run.path) is None and sweep.state(run) in ("new", "partial")
