@@ -133,7 +133,8 @@ CUDA_ONLY = {"amp", "fused", "cuda_graphs"}
 
 def needs_cuda(index: int) -> bool:
     """Whether everything rung ``index`` adds works only on CUDA."""
-    return set(RUNGS[index][1]) <= CUDA_ONLY
+    added = set(RUNGS[index][1])
+    return bool(added) and added <= CUDA_ONLY  # the first rung adds nothing and runs anywhere
 
 
 def rung_flags(index: int) -> dict:
