@@ -37,10 +37,10 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import atomic, runlog
+from . import atomic, runlog, viz
 
 # Each setting: the notebook-03 parameters that differ from hard labels (real 1, fake 0).
 SETTINGS: dict[str, dict] = {
@@ -85,7 +85,6 @@ class Outcome:
     status: str  # "finished", "failed", "interrupted", "skipped-finished", "skipped-failed"
     seconds: float = 0.0
     error: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 # --- planning ----------------------------------------------------------------------------------
@@ -131,14 +130,17 @@ def require_papermill() -> None:
 
 def raw_url(path: str) -> str:
     """The raw-file URL of ``path`` on the main branch of the repository that animeutils was
-    installed from (its ``Repository`` URL in pyproject.toml)."""
+    installed from (its ``Repository`` URL in pyproject.toml, read from the installed metadata)."""
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
         urls = dict(u.split(", ", 1) for u in metadata("animeutils").get_all("Project-URL") or [])
     except PackageNotFoundError:
         urls = {}
-    repo = urls.get("Repository", "https://github.com/anime-dcgan/anime-dcgan")
+    if "Repository" not in urls:
+        raise FileNotFoundError("animeutils is not installed, so its repository is unknown: "
+                                "pip install it, or run from a clone of the repository")
+    repo = urls["Repository"]
     return repo.replace("https://github.com/", "https://raw.githubusercontent.com/") + \
         f"/main/{path}"
 
@@ -418,11 +420,6 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
 
 
 # --- summarising ---------------------------------------------------------------------------------
-def _mean(values):
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else math.nan
-
-
 def run_summary(path: str | Path) -> dict:
     """One run's numbers, read from its folder: the last evaluation's SWD and diversity, the best
     SWD, the D outputs and losses averaged over the last epoch, the median training speed."""
@@ -441,7 +438,7 @@ def run_summary(path: str | Path) -> dict:
     last_epoch = [r for r in train if r["epoch"] > train[-1]["epoch"] - 1] if train else []
     for name, key in (("d_real_end", "d_real"), ("d_fake_end", "d_fake"),
                       ("loss_d_end", "loss_d"), ("loss_g_end", "loss_g")):
-        row[name] = _mean(r[key] for r in last_epoch)
+        row[name] = statistics.fmean(r[key] for r in last_epoch) if last_epoch else math.nan
     speeds = [r["images_per_s"] for r in train[1:] or train]  # the first window holds warm-up
     row["images_per_s"] = statistics.median(speeds) if speeds else math.nan
     row["swd_end"] = evals[-1]["swd"] if evals else math.nan
@@ -598,12 +595,11 @@ def mean_curves(sweep_dir: str | Path, setting: str, keys=("loss_d", "loss_g", "
     seed has logged."""
     runs = [p for p in sorted(Path(sweep_dir, setting).glob("seed*"))
             if (marker(p) or {}).get("status") == "finished"]
+    stats = [runlog.read_stats(p) for p in runs]
     curves = {}
     for key in keys:
-        series = []
-        for p in runs:
-            rows = [r for r in runlog.read_stats(p) if key in r]
-            series.append({r["step"]: (r["images_seen"], r[key]) for r in rows})
+        series = [{r["step"]: (r["images_seen"], r[key]) for r in rows if key in r}
+                  for rows in stats]
         if not series:
             continue
         steps = sorted(set.intersection(*(set(s) for s in series)))
@@ -615,20 +611,14 @@ def mean_curves(sweep_dir: str | Path, setting: str, keys=("loss_d", "loss_g", "
 def plot_curves(sweep_dir: str | Path, settings: list[str], pyplot: bool = True):
     """One figure: SWD, D and G losses, D(x) and D(G(z)) over images seen, one line per setting
     (the mean over its seeds)."""
-    if pyplot:
-        import matplotlib.pyplot as plt
-
-        fig = plt.figure(figsize=(12, 7))
-    else:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(12, 7))
+    fig = viz.figure_maker(pyplot)(figsize=(12, 7))
     panels = [("swd", "SWD x1e3 (lower is better)"), ("loss_d", "D loss"),
               ("loss_g", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))")]
+    curves = {s: mean_curves(sweep_dir, s, [key for key, _ in panels]) for s in settings}
     axes = fig.subplots(2, 3).flat
     for (key, title), ax in zip(panels, axes):
         for setting in settings:
-            curve = mean_curves(sweep_dir, setting, (key,)).get(key)
+            curve = curves[setting].get(key)
             if curve and curve[0]:
                 ax.plot(*curve, marker="o" if key == "swd" else None, ms=3, label=setting)
         ax.set(title=title, xlabel="images seen")
@@ -645,12 +635,6 @@ def sample_panel(sweep_dir: str | Path, settings: list[str], seed: int | None = 
     """The last sample grid of one seed of each setting, side by side."""
     from PIL import Image
 
-    if pyplot:
-        import matplotlib.pyplot as plt
-
-        new = plt.figure
-    else:
-        from matplotlib.figure import Figure as new
     found = []
     for setting in settings:
         seeds = (sorted(Path(sweep_dir, setting).glob("seed*")) if seed is None
@@ -660,7 +644,7 @@ def sample_panel(sweep_dir: str | Path, settings: list[str], seed: int | None = 
             found.append((f"{setting}\n{seeds[0].name}, {grids[-1].stem}", grids[-1]))
     cols = min(3, max(len(found), 1))
     rows = -(-len(found) // cols) if found else 1
-    fig = new(figsize=(4 * cols, 4.3 * rows))
+    fig = viz.figure_maker(pyplot)(figsize=(4 * cols, 4.3 * rows))
     for i, (title, path) in enumerate(found):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(Image.open(path))

@@ -73,18 +73,24 @@ def gallery(images, captions: list[str], ncols: int = 8, title: str | None = Non
     return fig
 
 
+def figure_maker(pyplot: bool = True):
+    """``plt.figure`` (shown inline in a notebook), or with ``pyplot=False`` the plain ``Figure``
+    class, for figures saved to files that never touch the current backend."""
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        return plt.figure
+    from matplotlib.figure import Figure
+
+    return Figure
+
+
 def training_curves(stats: list[dict], pyplot: bool = True) -> dict:
     """Figures of a run's stats.jsonl rows: ``{"losses": fig, "d_outputs": fig}``.
 
     ``pyplot=False`` makes plain ``Figure`` objects (for saving to files) that never touch the
     current backend or the notebook's inline display."""
-    if pyplot:
-        import matplotlib.pyplot as plt
-
-        new_figure = plt.figure
-    else:
-        from matplotlib.figure import Figure as new_figure
-
+    new_figure = figure_maker(pyplot)
     evals = [r for r in stats if "swd" in r]
     stats = [r for r in stats if "loss_d" in r]  # training windows (evaluations are separate)
     seen = [r["images_seen"] for r in stats]

@@ -57,23 +57,6 @@ def write_jpeg_folder(root: Path, n: int) -> Path:
     return root
 
 
-def ours(cfg, dataset, steps: int, warmup: int) -> float:
-    from animeutils import train
-
-    trainer = train.Trainer(cfg, dataset, progress=False)
-    batches = iter(trainer.batches.epoch(0))
-    for _ in range(warmup):
-        trainer.train_step(next(batches))
-    sync(trainer.device)
-    start = time.perf_counter()
-    for i in range(steps):
-        trainer.train_step(next(batches))
-        if (i + 1) % cfg.log_every == 0:
-            trainer.window.tolist()  # the periodic read the real loop does
-    sync(trainer.device)
-    return steps * cfg.batch_size / (time.perf_counter() - start)
-
-
 def baseline(cfg, folder: Path, steps: int, warmup: int, device: torch.device) -> float:
     import torchvision.datasets as dset
     import torchvision.transforms as T
@@ -187,7 +170,8 @@ def time_trainer(trainer, steps: int, warmup: int, per_step_sync: bool) -> tuple
     start = time.perf_counter()
     for i in range(steps):
         trainer.train_step(next(batches))
-        if per_step_sync or (i + 1) % 50 == 0:  # .item() every step, or the real loop's read
+        # .item() every step, as the examples do, or the real loop's read every log_every steps
+        if per_step_sync or (i + 1) % trainer.cfg.log_every == 0:
             trainer.window.tolist()
     sync(device)
     return steps * trainer.cfg.batch_size / (time.perf_counter() - start), warm
@@ -351,7 +335,10 @@ def main() -> None:
             return
         cfg = build_cfg(args, device, tmp, args.batch_size)
         print(f"batch {args.batch_size}")
-        ips = ours(cfg, dataset, args.steps, args.warmup)
+        from animeutils import train
+
+        trainer = train.Trainer(cfg, dataset, progress=False)
+        ips, _ = time_trainer(trainer, args.steps, args.warmup, per_step_sync=False)
         print(f"animeutils loop     {ips:8.1f} images/s   peak {peak_memory(device)}")
         if folder is not None:
             if device.type == "cuda":
