@@ -269,6 +269,14 @@ def _error_of(executed: Path) -> str:
     return ""
 
 
+# papermill's command line, with Ctrl-C turned back on: a sweep started in the background (`&`
+# in a script, some CI runners) passes an *ignored* SIGINT to its children, and Python keeps an
+# ignored SIGINT ignored, so that papermill could not be stopped.
+_INTERRUPTIBLE_PAPERMILL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'papermill'; runpy.run_module('papermill', run_name='__main__')")
+
+
 class Stopper:
     """The papermill processes of a sweep, so that an interrupt (Ctrl-C, the notebook's stop
     button) stops them too and their runs are left unmarked, to resume next time."""
@@ -317,7 +325,7 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path | None 
     atomic.write_text(params_file, json.dumps(params, indent=1))
     executed = run.path / "03_train.ipynb"
     notebook = training_notebook(notebook)
-    cmd = [sys.executable, "-m", "papermill", str(notebook), str(executed), "-f",
+    cmd = [sys.executable, "-c", _INTERRUPTIBLE_PAPERMILL, str(notebook), str(executed), "-f",
            str(params_file), "--cwd", str(Path(notebook).parent), "--no-progress-bar"]
     if kernel_name:
         cmd += ["-k", kernel_name]
