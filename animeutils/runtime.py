@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import difflib
 import os
 import platform
 import sys
@@ -93,3 +95,47 @@ def describe() -> str:
     where = "Colab" if in_colab() else platform.node() or "local"
     return (f"python {platform.python_version()} | torch {torch.__version__} | device {dev}{gpu}"
             f" | {os.cpu_count()} CPU cores | {where}")
+
+
+class ParameterError(ValueError):
+    """A papermill ``-p`` name that the notebook does not have."""
+
+
+def _assigned(source: str) -> list[str]:
+    """The names a cell of plain assignments binds, in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(t, ast.Name)]
+
+
+def check_parameters(cells: list[str] | None = None) -> None:
+    """Stop with one line when papermill injected a parameter the notebook does not declare.
+
+    papermill only warns "Passed unknown parameter" and runs the defaults, so that ``-p epoch
+    100`` would train 25 epochs. Its injected cell (source starting "# Parameters") follows the
+    cell tagged ``parameters``; ``cells`` are the sources executed so far (default: IPython's
+    ``In``). Outside papermill there is no injected cell and nothing is checked."""
+    if cells is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        cells = list(shell.user_ns.get("In", [])) if shell is not None else []
+    injected = [i for i, src in enumerate(cells) if i and src.lstrip().startswith("# Parameters")]
+    if not injected:
+        return
+    declared = _assigned(cells[injected[-1] - 1])
+    unknown = [n for n in _assigned(cells[injected[-1]]) if n not in declared]
+    if unknown:
+        hints = []
+        for name in unknown:
+            near = difflib.get_close_matches(name, declared, n=1)
+            hints.append(f"{name}" + (f" (did you mean {near[0]}?)" if near else ""))
+        raise ParameterError(f"unknown parameter{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(hints)}: this notebook's parameters are "
+                             f"{', '.join(declared)}")

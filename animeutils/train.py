@@ -1,31 +1,36 @@
-"""The DCGAN training engine (Radford et al. 2016, as in pytorch/examples' dcgan), built for speed.
+"""The DCGAN training engine (Radford et al. 2016, as in pytorch/examples' dcgan), built for speed,
+with the stabilisers that the recipes of :mod:`animeutils.config` select.
 
-For every real batch:
+For every real batch x (one step):
 
-1. D step — maximise log D(x) + log(1 - D(G(z))): BCE-with-logits of D(real) against the real
-   targets and of D(fake) against the fake targets (see :mod:`animeutils.labels`), real and fake
-   in separate forward passes so BatchNorm sees the same statistics as the reference.
-2. every ``d_steps``-th batch, G step — maximise log D(G(z)), the non-saturating loss
-   (Goodfellow et al. 2014), on the same fakes, then the EMA update.
+1. D step -- BCE: maximise log D(x) + log(1 - D(G(z))) (targets from :mod:`animeutils.labels`);
+   hinge: minimise relu(1 - D(x)) + relu(1 + D(G(z))) (:mod:`animeutils.losses`). Real and fake
+   in separate forward passes, as in pytorch/examples, so BatchNorm sees one kind at a time.
+   Every D input, real or fake, goes through DiffAugment first when ``augment`` is set
+   (:mod:`animeutils.augment`); every ``r1_every`` steps the R1 penalty on the real pass.
+2. every ``d_steps``-th step, G step -- the non-saturating loss -log D(G(z)) (or -D(G(z)) for
+   hinge) on the same fakes, augmented afresh; then the EMA update with its warm-up.
+
+The same arithmetic, written plainly without the speed-ups, is the reference step that notebook
+03 teaches; ``tests/test_reference_step.py`` checks that the two agree.
 
 Speed without changing the algorithm: the dataset stays on the device as uint8, bf16 autocast and
 fused Adam on CUDA, channels_last, optional ``torch.compile``, fixed batch shapes, and no host
-sync in the hot loop — statistics (and the NaN guard) accumulate on the device and are read every
-``log_every`` steps. A step is one real batch; an epoch is one pass of D over the data.
+sync in the hot loop -- statistics (and the NaN guard) accumulate on the device
+(:mod:`animeutils.devicestats`) and are read every ``log_every`` steps, when the training doctor
+(:mod:`animeutils.doctor`) looks at them. An epoch is one pass of D over the data.
 
     from animeutils import config, train
-    result = train.train(config.TrainConfig(data="synthetic", epochs=5))
+    result = train.train(config.TrainConfig(data="synthetic", recipe="stable", epochs=5))
 
 Command line (the notebook's parameters, with dashes; ``--help`` lists them)::
 
-    python -m animeutils.train --data synthetic --epochs 5 --batch-size 64 --run-dir runs/demo
+    python -m animeutils.train --data synthetic --recipe stable --epochs 5 --run-dir runs/demo
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import dataclasses
 import json
 import platform
 import sys
@@ -35,20 +40,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from . import checkpoint, distributed, labels, models, runlog, runtime
+from . import augment, checkpoint, config, distributed, labels, losses, models, runlog, runtime
 from .batches import Batches
 from .config import TrainConfig
+from .devicestats import Window
+from .doctor import Doctor
 from .ema import EMA
 from .sources import DataError
 
 # Fields that may change when a run is resumed; any other difference is an error.
 RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
                        "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
-                       "eval_samples", "cuda_graphs"})
-STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "d_acc", "g_updates")
+                       "eval_samples", "cuda_graphs", "doctor"})
 
 
 class TrainingDiverged(RuntimeError):
@@ -95,43 +100,77 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, dataset=None, *, progress: bool = True):
-        self.cfg = cfg.validate()
+        self.cfg = cfg.validate()  # with the recipe's values filled in
         self.rank, self.world = distributed.rank_and_world()
         self.is_main = self.rank == 0
         self.progress = progress and self.is_main
-        self.device = runtime.device(cfg.device)
-        if self.world > 1 and self.device.type == "cuda" and self.device.index is None:
-            self.device = torch.device("cuda", distributed.local_rank())
-        cuda = self.device.type == "cuda"
-        path = runlog.resolve(cfg.run_dir, cfg.resume, cfg.arch) if self.is_main else None
-        self.run = runlog.RunDir(distributed.broadcast_object(path), create=self.is_main)
-        if dataset is None:
-            from . import data
-
-            for turn in ("main", "others"):  # rank 0 builds the cache, the others reuse it
-                if (turn == "main") == self.is_main:
-                    dataset = data.load_dataset(cfg.data, cfg.image_size, verbose=self.is_main,
-                                                max_images=cfg.max_images, progress=self.progress)
-                distributed.barrier()
-        self.dataset = dataset
-        self.batches = Batches(dataset.images, cfg.batch_size, device=self.device, seed=cfg.seed,
-                               flip=cfg.hflip, channels_last=cfg.channels_last, rank=self.rank,
+        self.device = self._pick_device()
+        self.run = self._open_run_folder()
+        self.dataset = self._load_data(dataset)
+        self.batches = Batches(self.dataset.images, self.cfg.batch_size, device=self.device,
+                               seed=self.cfg.seed, flip=self.cfg.hflip,
+                               channels_last=self.cfg.channels_last, rank=self.rank,
                                world_size=self.world)
+        self.G, self.D = self._build_networks()
+        self.ema = EMA(self.G, self.cfg.ema, self.cfg.ema_rampup) if self.cfg.ema > 0 else None
+        self.opt_g, self.opt_d = self._build_optimisers()
+        self._wrap_for_speed()
+        self._seed_streams()
+        self.doctor = Doctor(self.cfg.loss) if self.cfg.doctor and self.is_main else None
+        self.best_swd = float("inf")  # the lowest evaluated SWD so far (checkpoints/best.pt)
+        self._eval_set = None  # (real images, latents) fixed for every evaluation of a run
+        self.step = 0  # optimiser steps so far (each one real batch per rank)
+        self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
+        self.window = Window(self.device)
+        self._resume_or_start()
 
+    # --- set-up, one step each -----------------------------------------------------------------
+    def _pick_device(self) -> torch.device:
+        device = runtime.device(self.cfg.device)
+        if self.world > 1 and device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", distributed.local_rank())  # one GPU per rank
+        return device
+
+    def _open_run_folder(self) -> runlog.RunDir:
+        cfg = self.cfg
+        path = runlog.resolve(cfg.run_dir, cfg.resume, cfg.arch) if self.is_main else None
+        return runlog.RunDir(distributed.broadcast_object(path), create=self.is_main)
+
+    def _load_data(self, dataset):
+        if dataset is not None:
+            return dataset
+        from . import data
+
+        cfg = self.cfg
+        for turn in ("main", "others"):  # rank 0 builds the cache, the others reuse it
+            if (turn == "main") == self.is_main:
+                dataset = data.load_dataset(cfg.data, cfg.image_size, verbose=self.is_main,
+                                            max_images=cfg.max_images, progress=self.progress)
+            distributed.barrier()
+        return dataset
+
+    def _build_networks(self) -> tuple[nn.Module, nn.Module]:
+        cfg = self.cfg
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
         G, D = models.build(cfg)
-        if cfg.sync_bn and self.world > 1 and not cuda:
-            raise ValueError("sync_bn=True needs CUDA ranks: SyncBatchNorm has no CPU version")
         if cfg.sync_bn and self.world > 1:
+            if self.device.type != "cuda":
+                raise ValueError("sync_bn=True needs CUDA ranks: SyncBatchNorm has no CPU "
+                                 "version")
             G, D = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.G, self.D = (m.to(self.device, memory_format=fmt) for m in (G, D))
-        if self.rank:
-            torch.manual_seed(cfg.seed + 7919 * self.rank)  # different dropout masks per rank
-        self.ema = EMA(self.G, cfg.ema) if cfg.ema > 0 else None
-        adam = dict(betas=(cfg.beta1, cfg.beta2), fused=True if cuda else None)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, **adam)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, **adam)
+        return tuple(m.to(self.device, memory_format=fmt) for m in (G, D))
+
+    def _build_optimisers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        cfg = self.cfg
+        adam = dict(betas=(cfg.beta1, cfg.beta2), fused=True if self.device.type == "cuda"
+                    else None)
+        return (torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, **adam),
+                torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, **adam))
+
+    def _wrap_for_speed(self) -> None:
+        """DDP, compile, CUDA graphs and autocast: each leaves the arithmetic as it is."""
+        cfg, cuda = self.cfg, self.device.type == "cuda"
         g_net, d_net = self.G, self.D
         if self.world > 1:
             ids = [self.device.index] if cuda else None
@@ -140,28 +179,32 @@ class Trainer:
         # D's gradients from the G step are never used: skip their all-reduce (and the real-
         # image pass's, which the fake pass's backward reduces together).
         self.d_no_sync = d_net.no_sync if self.world > 1 else contextlib.nullcontext
-        # CUDA graphs through compile's cudagraph trees: each step is marked (below), so outputs
-        # of one step's replays stay valid until the next step; eval-mode sampling uses the
-        # uncompiled modules, so no train/eval switch ever recompiles.
+        # CUDA graphs through compile's cudagraph trees: each step is marked (train_step), so
+        # outputs of one step's replays stay valid until the next step; eval-mode sampling uses
+        # the uncompiled modules, so no train/eval switch ever recompiles.
         self.graphs = cfg.compile and cfg.cuda_graphs and cuda
         mode = "reduce-overhead" if self.graphs else None
         self.g_fwd = torch.compile(g_net, mode=mode) if cfg.compile else g_net
         self.d_fwd = torch.compile(d_net, mode=mode) if cfg.compile else d_net
+        self.d_eager = d_net  # R1's double backward: compiled graphs have none
         self.autocast = types.SimpleNamespace(device_type=self.device.type, dtype=torch.bfloat16,
                                               enabled=cfg.amp and cuda and _native_bf16())
-        self.noise = torch.Generator(self.device)  # z and label draws, different on each rank
+        self.policy = augment.parse_policy(cfg.augment)
+
+    def _seed_streams(self) -> None:
+        cfg = self.cfg
+        if self.rank:
+            torch.manual_seed(cfg.seed + 7919 * self.rank)  # different dropout masks per rank
+        self.noise = torch.Generator(self.device)  # z, label and augment draws, per rank
         self.noise.manual_seed(cfg.seed + 1 + 1_000_003 * self.rank)
         self.fixed_noise = torch.randn(cfg.num_samples, cfg.latent_dim,
                                        generator=torch.Generator().manual_seed(cfg.seed + 2))
         self.fixed_noise = self.fixed_noise.to(self.device)
         # 0 and 1 made once on the device: building them each step would copy from the host.
         self.flags = torch.tensor([0.0, 1.0], device=self.device).unbind()
-        self.best_swd = float("inf")  # the lowest evaluated SWD so far (checkpoints/best.pt)
-        self._eval_set = None  # (real images, latents) fixed for every evaluation of a run
-        self.step = 0  # optimiser steps so far (each one real batch per rank)
-        self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
-        self._reset_window()
-        if cfg.resume and self.run.last_checkpoint.exists():
+
+    def _resume_or_start(self) -> None:
+        if self.cfg.resume and self.run.last_checkpoint.exists():
             self._restore(checkpoint.load(self.run.last_checkpoint, map_location=self.device))
             if self.is_main:
                 print(f"resuming {self.run.path} at step {self.step} (epoch {self.epoch + 1})")
@@ -191,12 +234,6 @@ class Trainer:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
 
-    def _reset_window(self) -> None:
-        self.window = torch.zeros(len(STAT_NAMES), device=self.device)
-        self.first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
-        self.dev_step = torch.full((), self.step, dtype=torch.long, device=self.device)
-        self.window_steps, self.window_start = 0, time.perf_counter()
-
     def _rng_state(self) -> dict:
         cuda = self.device.type == "cuda"
         return {"torch": torch.get_rng_state(), "noise": self.noise.get_state().cpu(),
@@ -223,7 +260,7 @@ class Trainer:
         }
 
     def _restore(self, state: dict) -> None:
-        saved = state["config"]
+        saved = {**config.LEGACY, **state["config"]}  # fields added since: their old behaviour
         changed = [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in self.cfg.to_dict().items()
                    if k not in RESUMABLE and saved.get(k) != v]
         if changed:
@@ -257,7 +294,7 @@ class Trainer:
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         if self.is_main:  # rows logged after this checkpoint are redone
             self.run.truncate_stats(self.step)
-        self._reset_window()
+        self.window.reset(self.step)
 
     def save_checkpoint(self, keep: bool = False, best: bool = False) -> Path | None:
         """Write last.pt (and a kept copy, and best.pt) from rank 0; every rank must call it."""
@@ -272,8 +309,9 @@ class Trainer:
         return path
 
     def evaluate(self) -> dict:
-        """SWD and the diversity ratio of the current samples (EMA when on) against a fixed,
-        seeded subset of the training images; appended to stats.jsonl. Rank 0 only."""
+        """SWD and the diversity ratio of the current samples (EMA when on, and then the raw G
+        too, as ``swd_raw``/``diversity_raw``) against a fixed, seeded subset of the training
+        images; appended to stats.jsonl. Rank 0 only."""
         from . import metrics
 
         cfg = self.cfg
@@ -283,100 +321,144 @@ class Trainer:
             real = self.dataset.images[torch.randperm(len(self.dataset), generator=g)[:n]]
             self._eval_set = real, torch.randn(n, cfg.latent_dim, generator=g).to(self.device)
         real, z = self._eval_set
-        fake = sample(self.ema.model if self.ema else self.G, z)
-        row = {"step": self.step, "epoch": round(self.epoch + self.batch / len(self.batches), 6),
-               "images_seen": self.step * cfg.batch_size * self.world,
-               "swd": round(metrics.sliced_wasserstein(real, fake, seed=cfg.seed)["swd"], 4),
-               "diversity": round(metrics.diversity(fake, real, seed=cfg.seed)["ratio"], 4),
-               "eval_samples": len(real)}
+        row = {"step": self.step, "epoch": self._epoch_position(),
+               "images_seen": self.step * cfg.batch_size * self.world, "eval_samples": len(real)}
+        nets = {"": self.ema.model, "_raw": self.G} if self.ema else {"": self.G}
+        for suffix, net in nets.items():
+            fake = sample(net, z)
+            row[f"swd{suffix}"] = round(metrics.sliced_wasserstein(real, fake,
+                                                                   seed=cfg.seed)["swd"], 4)
+            row[f"diversity{suffix}"] = round(metrics.diversity(fake, real,
+                                                                seed=cfg.seed)["ratio"], 4)
         self.run.append_stats(row)
+        if self.doctor:
+            self._report(self.doctor.observe_eval(row))
         return row
 
+    def _epoch_position(self) -> float:
+        return round(self.epoch + self.batch / len(self.batches), 6)
+
     # --- the two updates -----------------------------------------------------------------------
-    def train_step(self, real: torch.Tensor) -> None:
-        cfg, n, dev = self.cfg, real.shape[0], self.device
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return augment.diff_augment(x, self.policy, self.noise)
+
+    def _targets(self, n: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """D's BCE targets for n real and n fake images (hinge has none, and draws nothing)."""
+        cfg = self.cfg
+        if cfg.loss == "hinge":
+            return None, None
+        opts = dict(noise=cfg.label_noise, flip_prob=cfg.flip_prob, generator=self.noise,
+                    device=self.device)
+        return (labels.targets(n, cfg.real_label, cfg.fake_label, **opts),
+                labels.targets(n, cfg.fake_label, cfg.real_label, **opts))
+
+    def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One D step (and G step when due) on a batch of real images; returns this step's
+        statistics as device tensors (no host sync), also added to the logging window."""
+        cfg, n = self.cfg, real.shape[0]
         if self.graphs:
             torch.compiler.cudagraph_mark_step_begin()
         update_g = (self.step + 1) % cfg.d_steps == 0
-        z = torch.randn(n, cfg.latent_dim, device=dev, generator=self.noise)
-        t_real = labels.targets(n, cfg.real_label, cfg.fake_label, noise=cfg.label_noise,
-                                flip_prob=cfg.flip_prob, generator=self.noise, device=dev)
-        t_fake = labels.targets(n, cfg.fake_label, cfg.real_label, noise=cfg.label_noise,
-                                flip_prob=cfg.flip_prob, generator=self.noise, device=dev)
+        r1_now = cfg.r1_gamma > 0 and self.step % cfg.r1_every == 0
+        z = torch.randn(n, cfg.latent_dim, device=self.device, generator=self.noise)
+        t_real, t_fake = self._targets(n)
         with torch.autocast(**vars(self.autocast)), torch.set_grad_enabled(update_g):
             fake = self.g_fwd(z)
 
-        # (1) Update D: maximise log D(x) + log(1 - D(G(z))), as two backward passes
-        # (pytorch/examples' order), so that DDP reduces D's gradients once, after the second.
+        # (1) Update D on real, then fake (detached: D's loss must not move G), two backward
+        # passes in pytorch/examples' order, so that DDP reduces D's gradients once, after both.
         self.opt_d.zero_grad(set_to_none=True)
         with self.d_no_sync():
+            real = real.detach().requires_grad_(r1_now)  # R1 differentiates D(x) w.r.t. x
+            d_real = self.d_eager if r1_now else self.d_fwd
             with torch.autocast(**vars(self.autocast)):
-                logit_real = self.d_fwd(real).float()
-            loss_real = F.binary_cross_entropy_with_logits(logit_real, t_real)
-            loss_real.backward()
+                logit_real = d_real(self._augment(real)).float()
+            loss_real = losses.d_real(cfg.loss, logit_real, t_real)
+            total = loss_real
+            if r1_now:
+                penalty = losses.r1_penalty(logit_real, real)
+                total = loss_real + (cfg.r1_gamma / 2 * cfg.r1_every) * penalty
+            total.backward()
         with torch.autocast(**vars(self.autocast)):
-            logit_fake = self.d_fwd(fake.detach()).float()
-        loss_fake = F.binary_cross_entropy_with_logits(logit_fake, t_fake)
+            logit_fake = self.d_fwd(self._augment(fake.detach())).float()
+        loss_fake = losses.d_fake(cfg.loss, logit_fake, t_fake)
         loss_fake.backward()
         self.opt_d.step()
-        loss_d = loss_real.detach() + loss_fake.detach()
 
-        # (2) Update G: maximise log D(G(z)) (non-saturating; G's target is always 1)
-        loss_g = torch.zeros((), device=dev)
+        # (2) Update G: make D call its (freshly augmented) fakes real
+        loss_g = torch.zeros((), device=self.device)
         if update_g:
             self.opt_g.zero_grad(set_to_none=True)
             with self.d_no_sync():
                 with torch.autocast(**vars(self.autocast)):
-                    logit_gen = self.d_fwd(fake).float()
-                loss_g = F.binary_cross_entropy_with_logits(logit_gen, torch.ones_like(logit_gen))
+                    logit_gen = self.d_fwd(self._augment(fake)).float()
+                loss_g = losses.g_loss(cfg.loss, logit_gen)
                 loss_g.backward()
             self.opt_g.step()
             if self.ema:
-                self.ema.update(self.G)
+                self.ema.update(self.G, self.step)
 
         with torch.no_grad():  # statistics stay on the device: no sync here
-            acc = ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean()) / 2
-            self.window += torch.stack([loss_d, loss_g.detach(),
-                                        torch.sigmoid(logit_real).mean(),
-                                        torch.sigmoid(logit_fake).mean(), acc,
-                                        self.flags[int(update_g)]])
-            self.dev_step += 1
-            bad = ~(torch.isfinite(loss_d) & torch.isfinite(loss_g))
-            self.first_bad = torch.where(bad & (self.first_bad < 0), self.dev_step, self.first_bad)
+            stats = {
+                "loss_d": loss_real.detach() + loss_fake.detach(),
+                "loss_g": loss_g.detach(),
+                "d_real": torch.sigmoid(logit_real.detach()).mean(),
+                "d_fake": torch.sigmoid(logit_fake).mean(),
+                "d_acc": ((logit_real.detach() > 0).float().mean()
+                          + (logit_fake < 0).float().mean()) / 2,
+                "g_updates": self.flags[int(update_g)],
+            }
+            if cfg.r1_gamma > 0:
+                stats["r1"] = penalty.detach() if r1_now else self.flags[0]
+                stats["r1_steps"] = self.flags[int(r1_now)]
+        self.window.add(stats, check=("loss_d", "loss_g"))
         self.step += 1
-        self.window_steps += 1
+        return stats
+
+    # --- logging -------------------------------------------------------------------------------
+    def _report(self, diagnoses) -> None:
+        """The doctor's findings: one line each on the console, and a row in stats.jsonl."""
+        from tqdm.auto import tqdm
+
+        for d in diagnoses:
+            self.run.append_stats({**d.row(), "epoch": self._epoch_position(),
+                                   "images_seen": d.step * self.cfg.batch_size * self.world})
+            tqdm.write(d.message, file=sys.stdout)
 
     def _flush(self, bar) -> dict:
         """Read the window's statistics (one host sync; averaged over ranks under torchrun),
         stop on NaN, and log one row from rank 0."""
         if self.world > 1:
-            torch.distributed.all_reduce(self.window)
-            self.window /= self.world
-            torch.distributed.all_reduce(self.first_bad, op=torch.distributed.ReduceOp.MAX)
-        values = torch.cat([self.window, self.first_bad.float().view(1)]).tolist()
-        *sums, first_bad = values
+            self.window.all_reduce_mean()
+        sums, first_bad = self.window.read()
         if first_bad >= 0:
             kept = (f"the last good checkpoint is kept: {self.run.last_checkpoint}"
                     if self.run.last_checkpoint.exists() else "no checkpoint had been written yet")
-            raise TrainingDiverged(f"loss became NaN/inf at step {int(first_bad)}; training "
+            raise TrainingDiverged(f"loss became NaN/inf at step {first_bad}; training "
                                    f"stopped and {kept} (try a lower lr_d/lr_g)")
-        steps = max(self.window_steps, 1)
-        means = dict(zip(STAT_NAMES, (s / steps for s in sums)))
-        g_updates = max(sums[STAT_NAMES.index("g_updates")], 1)
-        means["loss_g"] = sums[STAT_NAMES.index("loss_g")] / g_updates
-        seconds = time.perf_counter() - self.window_start
+        steps = max(self.window.steps, 1)
+        means = {k: sums[k] / steps for k in ("loss_d", "d_real", "d_fake", "d_acc")}
+        means["loss_g"] = sums["loss_g"] / max(sums["g_updates"], 1)
+        if sums.get("r1_steps"):
+            means["r1"] = sums["r1"] / sums["r1_steps"]
+        seconds = time.perf_counter() - self.window.started
         per_step = self.cfg.batch_size * self.world
-        row = {"step": self.step, "epoch": round(self.epoch + self.batch / len(self.batches), 6),
+        row = {"step": self.step, "epoch": self._epoch_position(),
                "images_seen": self.step * per_step,
-               **{k: round(v, 6) for k, v in means.items() if k != "g_updates"},
+               **{k: round(v, 6) for k, v in means.items()},
                "images_per_s": round(steps * per_step / seconds, 1),
                "wall_time": round(time.time(), 3)}
         if self.is_main:
             self.run.append_stats(row)
-            bar.set_postfix(D_loss=f"{row['loss_d']:.3f}", G_loss=f"{row['loss_g']:.3f}",
-                            Dx=f"{row['d_real']:.2f}", DGz=f"{row['d_fake']:.2f}",
-                            img_s=f"{row['images_per_s']:.0f}")
-        self._reset_window()
+            if self.doctor:
+                self._report(self.doctor.observe(row))
+            postfix = dict(D_loss=f"{row['loss_d']:.3f}", G_loss=f"{row['loss_g']:.3f}",
+                           Dx=f"{row['d_real']:.2f}", DGz=f"{row['d_fake']:.2f}",
+                           img_s=f"{row['images_per_s']:.0f}")
+            if self.doctor and self.doctor.active:
+                postfix["doctor"] = ",".join(sorted(self.doctor.active))
+            bar.set_postfix(postfix)
+        self.window.reset(self.step)
         return row
 
     def _end_of_epoch(self, epoch_done: bool) -> None:
@@ -437,29 +519,10 @@ def train(cfg: TrainConfig, dataset=None, *, progress: bool = True) -> TrainResu
 
 
 # --- command line ------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m animeutils.train",
-                                     description="Train the anime-face DCGAN.")
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "extra":
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default
-        if f.type in ("bool",):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-            continue
-        kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
-        if str(f.type).endswith("| None"):
-            def kind(text, base=kind):  # "none" spells None on the command line
-                return None if text.lower() == "none" else base(text)
-        parser.add_argument(flag, type=kind, default=default, metavar=f.name.upper(),
-                            help=f"(default: {default})")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = vars(_parser().parse_args(argv))
+    parser = config.argument_parser("python -m animeutils.train", "Train the anime-face DCGAN.")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    args = vars(parser.parse_args(argv))
     progress = not args.pop("no_progress")
     try:
         cfg = TrainConfig(**args)
