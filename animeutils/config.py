@@ -93,6 +93,7 @@ class TrainConfig:
     resume: bool = False  # continue run_dir (None: the latest run) from its last checkpoint
     log_every: int = 50  # steps between reading statistics from the device
     checkpoint_every: int = 5  # epochs between kept checkpoints (last.pt: every epoch)
+    checkpoint_minutes: float = 10.0  # also write last.pt this often within an epoch (0 off)
     num_samples: int = 64  # images in each epoch's sample grid (from one fixed noise)
     eval_every: int = 0  # epochs between SWD/diversity evaluations in stats.jsonl (0 off)
     eval_samples: int = 1024  # generated and real images per evaluation
@@ -137,6 +138,8 @@ class TrainConfig:
             need(0 <= getattr(self, name) < 1, name, "must be in [0, 1)")
         need(0 <= self.ema_rampup <= 1, "ema_rampup", "must be in [0, 1] (0 turns warm-up off)")
         need(self.r1_gamma >= 0, "r1_gamma", "must be >= 0 (0 turns R1 off)")
+        need(self.checkpoint_minutes >= 0, "checkpoint_minutes", "must be >= 0 (0 turns the "
+             "wall-clock cadence off)")
         need(self.loss in LOSSES, "loss", f"choose one of {', '.join(LOSSES)}")
         parse_policy(self.augment)
         if self.loss == "hinge":  # hinge has margins, not targets: label tricks do not apply

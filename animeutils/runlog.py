@@ -3,7 +3,7 @@
     <run_dir>/config.json        the TrainConfig plus the data actually used and the machine
     <run_dir>/stats.jsonl        one JSON object per logging window
     <run_dir>/samples/epoch_0001.png, ...   grids from one fixed noise
-    <run_dir>/progress.gif       those grids as an animation
+    <run_dir>/progress.gif       those grids as an animation (one frame appended per epoch)
     <run_dir>/losses.png, d_outputs.png     curves drawn from stats.jsonl
     <run_dir>/checkpoints/last.pt (+ epoch_0005.pt, ...)
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import atomic, viz
+from . import atomic, gifappend, viz
 
 RUNS_ENV = "ANIMEUTILS_RUNS"
 
@@ -80,25 +80,48 @@ class RunDir:
         rows = [r for r in read_stats(self.path) if r["step"] <= step]
         atomic.write_text(self.stats_path, "".join(json.dumps(r) + "\n" for r in rows))
 
+    @property
+    def gif(self) -> Path:
+        return self.path / "progress.gif"
+
     def start_fresh(self) -> None:
         """Clear what an earlier attempt left before its first checkpoint (stats, samples)."""
         self.stats_path.unlink(missing_ok=True)
+        self.gif.unlink(missing_ok=True)
         for old in self.samples.glob("epoch_*.png"):
             old.unlink()
 
-    def save_samples(self, images, epoch: int) -> Path:
+    def remove_temporary_files(self) -> None:
+        """Half-written files a killed writer left (atomic writes never replaced a real one)."""
+        for folder in (self.path, self.checkpoints):
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    def resume_samples(self, epochs_done: int) -> None:
+        """Before resuming after ``epochs_done`` epochs: drop grids of later (redone or
+        partial) epochs, and rebuild the GIF once from those kept."""
+        for old in self.samples.glob("epoch_*.png"):
+            if int(old.stem.split("_")[1]) > epochs_done:
+                old.unlink()
+        self.make_gif()
+
+    def save_samples(self, images, epoch: int, ms_per_frame: int = 400) -> Path:
+        """The epoch's grid as samples/epoch_NNNN.png, and as the GIF's next frame."""
         path = self.samples / f"epoch_{epoch:04d}.png"
-        viz.grid(images, nrow=8).save(path)
+        picture = viz.grid(images, nrow=8)
+        picture.save(path)
+        gifappend.append_frame(self.gif, picture, ms_per_frame)
         return path
 
     def make_gif(self, ms_per_frame: int = 400) -> Path | None:
+        """Rebuild the GIF from every saved grid (on resume; each epoch appends one frame)."""
         frames = [Image.open(p) for p in sorted(self.samples.glob("epoch_*.png"))]
+        self.gif.unlink(missing_ok=True)
         if not frames:
             return None
-        path = self.path / "progress.gif"
-        frames[0].save(path, save_all=True, append_images=frames[1:], duration=ms_per_frame,
-                       loop=0)
-        return path
+        frames[0].save(self.gif, save_all=True, append_images=frames[1:],
+                       duration=ms_per_frame, loop=0)
+        return self.gif
 
     def plot_curves(self) -> None:
         stats = read_stats(self.path)
@@ -108,7 +131,12 @@ class RunDir:
 
 
 def read_stats(run_dir: str | Path) -> list[dict]:
+    """The rows of a run's stats.jsonl; a last line still being written is left out."""
     path = Path(run_dir) / "stats.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines = lines[:-1]  # a row another process is appending right now
+    return [json.loads(line) for line in lines if line.strip()]

@@ -42,7 +42,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import augment, checkpoint, config, distributed, labels, losses, models, runlog, runtime
+from . import (
+    augment,
+    background,
+    checkpoint,
+    config,
+    distributed,
+    labels,
+    losses,
+    models,
+    runlog,
+    runtime,
+)
 from .batches import Batches
 from .config import TrainConfig
 from .devicestats import Window
@@ -53,7 +64,8 @@ from .sources import DataError
 # Fields that may change when a run is resumed; any other difference is an error.
 RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
                        "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
-                       "eval_samples", "cuda_graphs", "doctor"})
+                       "eval_samples", "cuda_graphs", "doctor", "checkpoint_minutes"})
+CURVES_SECONDS = 60.0  # redraw losses.png and d_outputs.png at most this often (and at the end)
 
 
 class TrainingDiverged(RuntimeError):
@@ -122,6 +134,8 @@ class Trainer:
         self.step = 0  # optimiser steps so far (each one real batch per rank)
         self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
         self.window = Window(self.device)
+        self.writer: background.BackgroundWriter | None = None  # while fit() runs, on rank 0
+        self.last_checkpoint_time = time.monotonic()
         self._resume_or_start()
 
     # --- set-up, one step each -----------------------------------------------------------------
@@ -204,6 +218,8 @@ class Trainer:
         self.flags = torch.tensor([0.0, 1.0], device=self.device).unbind()
 
     def _resume_or_start(self) -> None:
+        if self.is_main:
+            self.run.remove_temporary_files()
         if self.cfg.resume and self.run.last_checkpoint.exists():
             self._restore(checkpoint.load(self.run.last_checkpoint, map_location=self.device))
             if self.is_main:
@@ -292,21 +308,37 @@ class Trainer:
                           "run is no longer bit-identical to an uninterrupted one")
             if self.device.type == "cuda" and rng["cuda"].numel():
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
-        if self.is_main:  # rows logged after this checkpoint are redone
+        if self.is_main:  # rows and grids logged after this checkpoint are redone
             self.run.truncate_stats(self.step)
+            self.run.resume_samples(self.epoch)
         self.window.reset(self.step)
 
-    def save_checkpoint(self, keep: bool = False, best: bool = False) -> Path | None:
-        """Write last.pt (and a kept copy, and best.pt) from rank 0; every rank must call it."""
+    def save_checkpoint(self, keep: bool = False, best: bool = False) -> None:
+        """Write last.pt (and a kept copy, and best.pt) from rank 0; every rank must call it.
+
+        The state is copied to host memory here; the files are written by the background
+        writer while training goes on (synchronously when there is none)."""
         state = self.state_dict()
         if not self.is_main:
-            return None
-        path = checkpoint.save(state, self.run.last_checkpoint)
+            return
+        paths = [self.run.last_checkpoint]
         if keep:
-            checkpoint.save(state, self.run.checkpoints / f"epoch_{self.epoch:04d}.pt")
+            paths.append(self.run.checkpoints / f"epoch_{self.epoch:04d}.pt")
         if best:
-            checkpoint.save(state, self.run.checkpoints / "best.pt")
-        return path
+            paths.append(self.run.checkpoints / "best.pt")
+        if self.writer is None:
+            _write_checkpoint(state, paths)
+        else:
+            self.writer.submit_checkpoint(f"checkpoint {paths[0]}", _write_checkpoint,
+                                          background.to_host(state), paths)
+        self.last_checkpoint_time = time.monotonic()
+
+    def _log(self, row: dict) -> None:
+        """Append a row to stats.jsonl, through the background writer when there is one."""
+        if self.writer is None:
+            self.run.append_stats(row)
+        else:
+            self.writer.submit("stats.jsonl", self.run.append_stats, row)
 
     def evaluate(self) -> dict:
         """SWD and the diversity ratio of the current samples (EMA when on, and then the raw G
@@ -330,7 +362,7 @@ class Trainer:
                                                                    seed=cfg.seed)["swd"], 4)
             row[f"diversity{suffix}"] = round(metrics.diversity(fake, real,
                                                                 seed=cfg.seed)["ratio"], 4)
-        self.run.append_stats(row)
+        self._log(row)
         if self.doctor:
             self._report(self.doctor.observe_eval(row))
         return row
@@ -421,8 +453,8 @@ class Trainer:
         from tqdm.auto import tqdm
 
         for d in diagnoses:
-            self.run.append_stats({**d.row(), "epoch": self._epoch_position(),
-                                   "images_seen": d.step * self.cfg.batch_size * self.world})
+            self._log({**d.row(), "epoch": self._epoch_position(),
+                       "images_seen": d.step * self.cfg.batch_size * self.world})
             tqdm.write(d.message, file=sys.stdout)
 
     def _flush(self, bar) -> dict:
@@ -431,7 +463,11 @@ class Trainer:
         if self.world > 1:
             self.window.all_reduce_mean()
         sums, first_bad = self.window.read()
+        if self.writer is not None:
+            self.writer.check()  # a failed background write stops the run here, in one line
         if first_bad >= 0:
+            if self.writer is not None:
+                self.writer.wait()  # the checkpoint being written is the last good one
             kept = (f"the last good checkpoint is kept: {self.run.last_checkpoint}"
                     if self.run.last_checkpoint.exists() else "no checkpoint had been written yet")
             raise TrainingDiverged(f"loss became NaN/inf at step {first_bad}; training "
@@ -449,7 +485,7 @@ class Trainer:
                "images_per_s": round(steps * per_step / seconds, 1),
                "wall_time": round(time.time(), 3)}
         if self.is_main:
-            self.run.append_stats(row)
+            self._log(row)
             if self.doctor:
                 self._report(self.doctor.observe(row))
             postfix = dict(D_loss=f"{row['loss_d']:.3f}", G_loss=f"{row['loss_g']:.3f}",
@@ -462,8 +498,13 @@ class Trainer:
         return row
 
     def _end_of_epoch(self, epoch_done: bool) -> None:
+        """Evaluate when due, then hand the checkpoint, the sample grid and (at most every
+        ``CURVES_SECONDS``) the curves to the background writer."""
         number = self.epoch if epoch_done else self.epoch + 1  # the (partial) epoch's number
         cfg, best = self.cfg, False
+        if self.ema:  # standing BatchNorm statistics for the averaged G (see animeutils.ema)
+            self.ema.recalibrate(cfg.latent_dim, batch_size=cfg.batch_size, device=self.device,
+                                 seed=cfg.seed + 4 + self.step)
         if cfg.eval_every and ((epoch_done and self.epoch % cfg.eval_every == 0) or self.done()):
             swd = self.evaluate()["swd"] if self.is_main else None
             swd = distributed.broadcast_object(swd)
@@ -472,10 +513,21 @@ class Trainer:
         self.save_checkpoint(keep=epoch_done and self.epoch % cfg.checkpoint_every == 0,
                              best=best)
         if self.is_main:
-            sampler = self.ema.model if self.ema else self.G
-            self.run.save_samples(sample(sampler, self.fixed_noise), number)
-            self.run.plot_curves()
-            self.run.make_gif()
+            grid = sample(self.ema.model if self.ema else self.G, self.fixed_noise).cpu()
+            self.writer.submit(f"samples/epoch_{number:04d}.png", self.run.save_samples, grid,
+                               number)
+            self._plot_curves(force=self.done())
+
+    def _plot_curves(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.last_plot_time >= CURVES_SECONDS:
+            self.writer.submit("curves", self.run.plot_curves)
+            self.last_plot_time = time.monotonic()
+
+    def _checkpoint_due(self) -> bool:
+        """A mid-epoch checkpoint every ``checkpoint_minutes`` (rank 0's clock decides)."""
+        minutes = self.cfg.checkpoint_minutes
+        due = bool(minutes) and time.monotonic() - self.last_checkpoint_time >= 60 * minutes
+        return bool(distributed.broadcast_object(due)) if self.world > 1 else due
 
     # --- the loop ------------------------------------------------------------------------------
     def done(self) -> bool:
@@ -484,6 +536,27 @@ class Trainer:
                                             self.step >= cfg.max_steps)
 
     def fit(self) -> TrainResult:
+        """Train to the end (or max_steps); every file is complete on disk when it returns,
+        and also when it raises."""
+        self.writer = background.BackgroundWriter() if self.is_main else None
+        self.last_plot_time = self.last_checkpoint_time = time.monotonic()
+        try:
+            self._loop()
+        except BaseException:
+            with contextlib.suppress(background.WriteError):  # the first error is the story
+                self._close_writer()
+            raise
+        self._close_writer()
+        sampler = self.ema.model if self.ema else self.G
+        return TrainResult(self.run.path, self.step, self.epoch, sampler.eval(),
+                           runlog.read_stats(self.run.path), finished=self.done())
+
+    def _close_writer(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()
+
+    def _loop(self) -> None:
         from tqdm.auto import tqdm
 
         cfg, per_epoch = self.cfg, len(self.batches)
@@ -500,6 +573,10 @@ class Trainer:
                     stop = cfg.max_steps is not None and self.step >= cfg.max_steps
                     if self.step % cfg.log_every == 0 or self.batch == per_epoch or stop:
                         self._flush(bar)
+                        # Mid-epoch checkpoints only where a window ends, so that a resumed
+                        # run logs the same windows as an uninterrupted one.
+                        if not stop and self.batch < per_epoch and self._checkpoint_due():
+                            self.save_checkpoint()
                     if stop:
                         break
             finally:
@@ -508,9 +585,11 @@ class Trainer:
             if epoch_done:
                 self.epoch, self.batch = self.epoch + 1, 0
             self._end_of_epoch(epoch_done)
-        sampler = self.ema.model if self.ema else self.G
-        return TrainResult(self.run.path, self.step, self.epoch, sampler.eval(),
-                           runlog.read_stats(self.run.path), finished=self.done())
+
+
+def _write_checkpoint(state: dict, paths: list[Path]) -> None:
+    for path in paths:
+        checkpoint.save(state, path)
 
 
 def train(cfg: TrainConfig, dataset=None, *, progress: bool = True) -> TrainResult:

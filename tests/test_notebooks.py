@@ -104,3 +104,46 @@ def test_papermill_runs_03_with_parameters_and_leaves_a_run_folder(tmp_path):
         assert (run_dir / name).stat().st_size > 0
     text = json.dumps(read(out).cells)
     assert "QUICK scale" in text and "run folder:" in text
+
+
+def test_every_parameter_of_03_is_a_config_field_so_one_call_builds_the_config():
+    import papermill
+
+    from animeutils.config import TrainConfig
+
+    params = set(papermill.inspect_notebook(str(ROOT / "notebooks" / "03_train.ipynb")))
+    fields = set(TrainConfig.__dataclass_fields__)
+    assert params - fields == {"demo", "quick"}
+    assert fields - params <= {"extra", "beta2", "channels_last", "cuda_graphs", "sync_bn",
+                               "num_samples", "checkpoint_minutes"}  # Python/CLI only
+    source = "".join(c.source for c in read(ROOT / "notebooks" / "03_train.ipynb").cells)
+    assert "TrainConfig.from_namespace(globals())" in source
+
+
+@pytest.mark.parametrize("notebook,wrong,meant", [("03_train.ipynb", "epoch", "epochs"),
+                                                   ("01_explore_data.ipynb", "max_image",
+                                                    "max_images")])
+def test_a_misspelt_papermill_parameter_stops_the_notebook_in_one_line(tmp_path, notebook,
+                                                                         wrong, meant):
+    out = tmp_path / "out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(ROOT / "notebooks"),
+           str(ROOT / "notebooks" / notebook), str(out), "-p", wrong, "3", "-p", "quick", "True"]
+    done = subprocess.run(cmd, env=os.environ, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    errors = [o for c in read(out).cells for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert [e["ename"] for e in errors] == ["ParameterError"]
+    assert errors[0]["evalue"].startswith(f"unknown parameter {wrong} (did you mean {meant}?)")
+    ran = [c for c in read(out).cells if c.cell_type == "code" and c.get("execution_count")]
+    assert len(ran) <= 4  # bootstrap, parameters, injected parameters, the check: no training
+
+
+def test_parameter_check_reads_the_injected_cell_only():
+    from animeutils import runtime
+
+    declared = 'epochs = 25  # passes\nlr_d = None  # rate\n'
+    runtime.check_parameters(["", "import x", declared, "# Parameters\nepochs = 3\n"])
+    runtime.check_parameters(["", "import x", declared])  # not papermill: nothing to check
+    with pytest.raises(runtime.ParameterError, match=r"^unknown parameters epoch \(did you "
+                       r"mean epochs\?\), lr \(did you mean lr_d\?\)"):
+        runtime.check_parameters(["", declared, "# Parameters\nepoch = 3\nlr = 0.1\n"])

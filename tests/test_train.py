@@ -9,6 +9,7 @@ import os
 
 import pytest
 import torch
+from PIL import Image
 
 from animeutils import checkpoint, data, labels, train
 from animeutils.config import TrainConfig
@@ -116,17 +117,37 @@ def test_a_run_leaves_a_complete_self_describing_folder(tmp_path, faces):
                                                                   "epoch_0002.png"]
     for name in ("progress.gif", "losses.png", "d_outputs.png", "checkpoints/last.pt"):
         assert (run / name).stat().st_size > 0
+    assert Image.open(run / "progress.gif").n_frames == 2  # one frame appended per epoch
     state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 16 and {"generator", "discriminator", "opt_g", "opt_d", "rng"} <= set(
         state)
 
 
-def test_resumed_run_reproduces_the_uninterrupted_one(tmp_path, faces):
-    straight = train.train(tiny(tmp_path / "a", epochs=3, ema=0.9, label_noise=0.1,
-                                flip_prob=0.05, hflip=True, d_mid_dropout=0.2), faces,
-                           progress=False)
-    cfg = tiny(tmp_path / "b", epochs=3, ema=0.9, label_noise=0.1, flip_prob=0.05, hflip=True,
-               d_mid_dropout=0.2)
+# Option sets that change the arithmetic: each must resume bit for bit.
+OPTIONS = {
+    "labels, EMA, flips, dropout": dict(ema=0.9, label_noise=0.1, flip_prob=0.05, hflip=True,
+                                        d_mid_dropout=0.2),
+    "DiffAugment + R1": dict(augment="color,translation,cutout", r1_gamma=0.5, r1_every=2),
+    "hinge + DiffAugment": dict(loss="hinge", augment="translation,cutout"),
+    "recipe stable, d_steps 2": dict(recipe="stable", d_steps=2),
+}
+
+
+def rows(run):
+    return [{k: r[k] for k in DETERMINISTIC} for r in train.runlog.read_stats(run)
+            if "loss_d" in r]
+
+
+def assert_same_run(a, b):
+    assert rows(a.run_dir) == rows(b.run_dir)
+    for x, y in zip(a.generator.state_dict().values(), b.generator.state_dict().values()):
+        assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+def test_resumed_run_reproduces_the_uninterrupted_one(tmp_path, faces, options):
+    straight = train.train(tiny(tmp_path / "a", epochs=3, **options), faces, progress=False)
+    cfg = tiny(tmp_path / "b", epochs=3, **options)
     first = train.train(dataclasses.replace(cfg, max_steps=12), faces, progress=False)
     assert first.step == 12 and first.epoch == 1  # stopped mid-epoch 2
     # A crash after the checkpoint: stats rows beyond it must be dropped on resume.
@@ -134,14 +155,104 @@ def test_resumed_run_reproduces_the_uninterrupted_one(tmp_path, faces):
         fh.write(json.dumps({"step": 13, "loss_d": 99}) + "\n")
     resumed = train.train(dataclasses.replace(cfg, resume=True), faces, progress=False)
     assert resumed.step == straight.step == 24
+    assert_same_run(resumed, straight)
+    frames = Image.open(resumed.run_dir / "progress.gif").n_frames
+    assert frames == 3  # one per epoch: the partial epoch 2's grid was not kept twice
 
-    def rows(run):
-        return [{k: r[k] for k in DETERMINISTIC} for r in train.runlog.read_stats(run)]
 
-    assert rows(resumed.run_dir) == rows(straight.run_dir)
-    for a, b in zip(straight.generator.state_dict().values(),
-                    resumed.generator.state_dict().values()):
-        assert torch.equal(a, b)
+def test_a_crash_after_a_mid_epoch_checkpoint_resumes_exactly(tmp_path, faces):
+    """checkpoint_minutes: last.pt also inside an epoch, where a logging window ends."""
+    straight = train.train(tiny(tmp_path / "a", epochs=3), faces, progress=False)
+    cfg = tiny(tmp_path / "b", epochs=3, checkpoint_minutes=1e-9)  # at every window end
+    trainer = train.Trainer(cfg, faces, progress=False)
+    original = trainer.train_step
+
+    def crashes(real):
+        if trainer.step == 13:
+            raise RuntimeError("the machine went away")
+        return original(real)
+
+    trainer.train_step = crashes
+    with pytest.raises(RuntimeError, match="went away"):
+        trainer.fit()
+    saved = checkpoint.load(trainer.run.last_checkpoint)
+    assert (saved["step"], saved["epoch"], saved["batch"]) == (12, 1, 4)  # mid-epoch 2
+    resumed = train.train(dataclasses.replace(cfg, resume=True), faces, progress=False)
+    assert_same_run(resumed, straight)
+
+
+CHILD = """
+import pathlib, sys, time
+import torch
+from animeutils import atomic, checkpoint, train
+from animeutils.config import TrainConfig
+
+flag, run_dir = pathlib.Path(sys.argv[1]), sys.argv[2]
+save = checkpoint.save
+
+def slow_save(state, path):
+    if state["step"] == 12 and path.name == "last.pt":  # this write is killed half-way
+        def half_then_hang(fh):
+            fh.write(b"half a checkpoint")
+            fh.flush()
+            flag.write_text(str(state["step"]))
+            time.sleep(120)
+        return atomic.write(path, half_then_hang)
+    return save(state, path)
+
+checkpoint.save = slow_save
+cfg = TrainConfig(data="synthetic", max_images=256, g_features=8, d_features=8, batch_size=32,
+                  epochs=3, log_every=3, run_dir=run_dir, num_samples=16, checkpoint_minutes=1e-9,
+                  recipe="stable")
+train.train(cfg, progress=False)
+"""
+
+
+def test_a_kill_during_a_background_checkpoint_write_keeps_the_last_one_and_resumes(
+        tmp_path, faces):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    flag, run_dir = tmp_path / "writing", tmp_path / "b" / "run"  # as tiny(tmp_path / "b")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(flag), str(run_dir)])
+    try:
+        deadline = time.monotonic() + 240
+        while not flag.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert flag.exists(), "the child never reached the slow checkpoint write"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert checkpoint.load(run_dir / "checkpoints" / "last.pt")["step"] == 9  # the one before
+    assert list((run_dir / "checkpoints").glob(".*.tmp"))  # the half-written file, abandoned
+    cfg = tiny(tmp_path / "b", epochs=3, checkpoint_minutes=1e-9, recipe="stable",
+               resume=True)
+    resumed = train.train(cfg, faces, progress=False)
+    assert resumed.run_dir == run_dir and [r["step"] for r in resumed.stats][:3] == [3, 6, 8]
+    assert not list((run_dir / "checkpoints").glob(".*.tmp"))  # cleaned up on resume
+    straight = train.train(tiny(tmp_path / "a", epochs=3, recipe="stable"), faces,
+                           progress=False)
+    assert_same_run(resumed, straight)
+
+
+def test_a_failed_background_write_stops_the_run_in_one_line(tmp_path, faces, monkeypatch):
+    save = checkpoint.save
+
+    def disk_full(state, path):
+        if state["step"] > 8:
+            raise OSError(28, "No space left on device")
+        return save(state, path)
+
+    monkeypatch.setattr(checkpoint, "save", disk_full)
+    with pytest.raises(train.background.WriteError) as err:
+        train.train(tiny(tmp_path, epochs=3), faces, progress=False)
+    message = str(err.value)
+    assert "\n" not in message and "No space left on device" in message
+    assert message.startswith("writing checkpoint") and "previous complete file is kept" in message
+    monkeypatch.undo()
+    assert checkpoint.load(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 8
 
 
 def test_existing_runs_are_never_overwritten_or_resumed_with_another_config(tmp_path, faces):
@@ -162,15 +273,16 @@ def test_a_fresh_start_clears_what_an_unfinished_attempt_left(tmp_path, faces):
     assert [p.name for p in (run / "samples").iterdir()] == ["epoch_0001.png"]
 
 
-def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, faces):
-    trainer = train.Trainer(tiny(tmp_path, log_every=100), faces, progress=False)
+@pytest.mark.parametrize("options", [{}, *OPTIONS.values()], ids=["textbook", *OPTIONS])
+def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, faces, options):
+    trainer = train.Trainer(tiny(tmp_path, log_every=100, **options), faces, progress=False)
     original = trainer.train_step
 
     def poisoned(real):
         if trainer.step == 10:  # in epoch 2, after epoch 1's checkpoint (step 8)
             with torch.no_grad():
                 next(trainer.D.parameters()).fill_(float("nan"))
-        original(real)
+        return original(real)
 
     trainer.train_step = poisoned
     with pytest.raises(train.TrainingDiverged, match="at step 11"):
@@ -186,6 +298,21 @@ def test_cli_trains_and_reports_bad_values(tmp_path, faces, capsys):
     assert (tmp_path / "cli" / "checkpoints" / "last.pt").exists()
     assert train.main([*args, "--real-label", "1.5", "--run-dir", str(tmp_path / "x")]) == 2
     assert "error: real_label=1.5 is invalid" in capsys.readouterr().err
+
+
+def test_cli_flags_are_typed_from_the_config_and_never_abbreviated(capsys):
+    parser = train.config.argument_parser("prog", "test")
+    args = vars(parser.parse_args(["--augment", "", "--lr-d", "none", "--hflip", "--r1-gamma",
+                                   "0.1", "--max-steps", "7", "--recipe", "stable"]))
+    assert (args["augment"], args["lr_d"], args["hflip"], args["r1_gamma"], args["max_steps"]) \
+        == ("", None, True, 0.1, 7)
+    assert args["lr_g"] is None and args["epochs"] == 25  # None: the recipe's value
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--epoch", "3"])  # a prefix of --epochs is not accepted
+    assert "unrecognized arguments: --epoch" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--batch-size", "big"])
+    assert "invalid int value: 'big'" in capsys.readouterr().err
 
 
 # --- it learns ---------------------------------------------------------------------------------
@@ -218,11 +345,20 @@ def test_training_brings_samples_towards_the_data(tmp_path):
     assert after < 0.8 * before, (before, after, control)
 
 
+def test_the_ema_generator_is_evaluated_against_the_raw_one(tmp_path, faces):
+    result = train.train(tiny(tmp_path, epochs=1, eval_every=1, eval_samples=32, ema=0.9),
+                         faces, progress=False)
+    (row,) = [r for r in result.stats if "swd" in r]
+    assert row["swd"] > 0 and row["swd_raw"] > 0 and row["swd"] != row["swd_raw"]
+    assert 0 <= row["diversity_raw"] < 5
+
+
 def test_scheduled_evaluation_logs_swd_and_keeps_the_best_checkpoint(tmp_path, faces):
     result = train.train(tiny(tmp_path, epochs=3, eval_every=1, eval_samples=32), faces,
                          progress=False)
     evals = [r for r in result.stats if "swd" in r]
     assert [r["epoch"] for r in evals] == [1.0, 2.0, 3.0]
+    assert "swd_raw" not in evals[0]  # no EMA: one generator to evaluate
     assert all(r["swd"] > 0 and 0 <= r["diversity"] < 5 for r in evals)
     best = torch.load(result.run_dir / "checkpoints" / "best.pt", weights_only=True)
     assert best["best_swd"] == pytest.approx(min(r["swd"] for r in evals))
