@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 from .augment import parse_policy
 from .losses import LOSSES
+from .models import NETWORKS
 
-ARCHS = ("dcgan", "dense300")
+ARCHS = tuple(NETWORKS)  # "dcgan", "dense300"
 
 # What each recipe sets for the fields left at None. "stable" was chosen by the comparison in
 # docs/recipes.md (3 seeds per combination, the same steps, SWD and diversity).

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from . import latent
+from .sampling import eval_mode
 
 
 class _Stop(Exception):
@@ -48,10 +49,8 @@ def _activations(generator: nn.Module, layer: str, z: torch.Tensor,
         raise _Stop
 
     handle = modules[layer].register_forward_hook(hook)
-    was_training = generator.training
-    generator.eval()
     try:
-        with torch.inference_mode():
+        with eval_mode(generator), torch.inference_mode():
             for i in range(0, len(z), batch_size):
                 try:
                     generator(z[i : i + batch_size].to(device))
@@ -59,7 +58,6 @@ def _activations(generator: nn.Module, layer: str, z: torch.Tensor,
                     pass
     finally:
         handle.remove()
-        generator.train(was_training)
     return torch.cat(captured)
 
 

@@ -1,10 +1,10 @@
 """Faces from a trained generator: load a training checkpoint, draw seeded noise, write PNGs.
 
-The generator runs in eval mode (BatchNorm uses its running statistics, see ``train.sample``),
-on the EMA weights when the run kept them (Yazıcı et al. 2019, see :mod:`animeutils.ema`), on
-``latent.noise(seed)`` scaled by the truncation trick (:mod:`animeutils.latent`). The same
-checkpoint, seed and truncation give the same images, and image i does not depend on how many
-are asked for.
+The generator runs in eval mode (BatchNorm uses its running statistics, see
+:mod:`animeutils.sampling`), on the EMA weights when the run kept them (Yazıcı et al. 2019, see
+:mod:`animeutils.ema`), on ``latent.noise(seed)`` scaled by the truncation trick
+(:mod:`animeutils.latent`). The same checkpoint, seed and truncation give the same images, and
+image i does not depend on how many are asked for.
 
     from animeutils import generate
     generator, cfg = generate.load_generator("runs/demo")  # a run folder or a .pt file
@@ -27,8 +27,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from . import checkpoint, latent, models, runtime, train, viz
+from . import checkpoint, latent, models, runtime, viz
 from .config import TrainConfig
+from .sampling import sample
 
 REQUIRED_KEYS = ("config", "generator")  # what Trainer.state_dict() always writes
 
@@ -94,7 +95,7 @@ def generate(generator: nn.Module, n: int, *, latent_dim: int, seed: int = 0,
         raise ValueError(f"n={n!r} is invalid: generate at least 1 image")
     device = next(generator.parameters()).device
     z = latent.truncate(latent.noise(n, latent_dim, seed), truncation)
-    return viz.to_uint8_nhwc(train.sample(generator, z.to(device), batch_size))
+    return viz.to_uint8_nhwc(sample(generator, z.to(device), batch_size))
 
 
 def save_images(images: torch.Tensor, out: str | Path) -> list[Path]:

@@ -11,13 +11,15 @@ The discriminator returns logits: train it with ``BCEWithLogitsLoss`` (stable un
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from .config import TrainConfig
+if TYPE_CHECKING:  # config imports this module's registry; the type is only for readers
+    from .config import TrainConfig
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:
@@ -193,7 +195,7 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-NETWORKS = {  # cfg.arch -> (generator class, discriminator class); config.ARCHS lists the same
+NETWORKS = {  # cfg.arch -> (generator class, discriminator class); config.ARCHS is its keys
     "dcgan": (Generator, Discriminator),
     "dense300": (Dense300Generator, Dense300Discriminator),
 }

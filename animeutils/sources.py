@@ -25,7 +25,6 @@ KAGGLE_DATASET = "splcher/animefacedataset"
 # A versioned handle also lets kagglehub answer from its cache without asking the network.
 KAGGLE_VERSION = 3
 KAGGLE_HANDLE = f"{KAGGLE_DATASET}/versions/{KAGGLE_VERSION}"
-KEYWORDS = ("auto", "kaggle", "synthetic")
 
 
 class DataError(RuntimeError):

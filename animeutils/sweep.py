@@ -1,5 +1,6 @@
-"""A grid of discriminator-label settings, each trained for several seeds by running notebook 03
-through papermill, then summarised from the run folders alone (notebook 04).
+"""A grid of named settings, each trained for several seeds by running notebook 03 through
+papermill, then summarised from the run folders alone: the label-smoothing grids of notebook 04
+(:data:`SETTINGS`) and the recipe comparison of docs/recipes.md (:data:`RECIPE_SETTINGS`).
 
 Layout of a sweep folder::
 
@@ -54,17 +55,34 @@ SETTINGS: dict[str, dict] = {
     "noise0.3": {"label_noise": 0.3},  # targets jittered by up to 0.15, clipped to [0, 1]
     "flip0.05": {"flip_prob": 0.05},  # 5 % of D's targets swapped
 }
+# The recipe comparison (docs/recipes.md): the textbook, then the stabilisers one at a time.
+RECIPE_SETTINGS: dict[str, dict] = {
+    "dcgan": {"recipe": "dcgan"},  # the textbook DCGAN of pytorch/examples and the seeds
+    "dcgan+diffaugment": {"recipe": "dcgan", "augment": "color,translation,cutout"},
+    "dcgan+diffaugment+hflip": {"recipe": "dcgan", "augment": "color,translation,cutout",
+                                "hflip": True},
+    "stable": {"recipe": "stable"},
+    "stable+ema": {"recipe": "stable", "ema": 0.999},
+    "stable+r1": {"recipe": "stable", "r1_gamma": 0.1},
+    "stable+hinge": {"recipe": "stable", "loss": "hinge"},
+}
 LABEL_FIELDS = ("real_label", "fake_label", "label_noise", "flip_prob")
+# What a run's row and a setting's summary row show of its configuration.
+SETTING_FIELDS = ("recipe", "loss", "augment", "r1_gamma", "ema", "lr_g", "lr_d", "hflip",
+                  *LABEL_FIELDS)
 GRIDS = {
     "default": list(SETTINGS),
     "core": ["hard", "real0.9", "real0.9_fake0.1"],
     "quick": ["hard", "real0.9"],
+    "recipes": list(RECIPE_SETTINGS),
+    "recipes_quick": ["dcgan", "stable"],
 }
+BASELINES = {"recipes": "dcgan", "recipes_quick": "dcgan"}  # else "hard"
 MARKER = "sweep.json"
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_train.ipynb"  # in a clone
 # Per-run numbers; results.csv has the mean and std over seeds of each.
-METRICS = ("swd_end", "swd_best", "diversity_end", "d_real_end", "d_fake_end", "loss_d_end",
-           "loss_g_end", "images_per_s")
+METRICS = ("swd_end", "swd_raw_end", "swd_best", "diversity_end", "d_real_end", "d_fake_end",
+           "loss_d_end", "loss_g_end", "images_per_s")
 
 
 @dataclass
@@ -96,11 +114,22 @@ def grid_settings(grid: str | list[str] | tuple[str, ...]) -> list[str]:
         names = [grid]
     else:
         names = list(grid)
-    unknown = [n for n in names if n not in SETTINGS]
+    unknown = [n for n in names if n not in SETTINGS and n not in RECIPE_SETTINGS]
     if unknown or not names:
         raise ValueError(f"grid={grid!r} is invalid: use one of {', '.join(GRIDS)} or a list of "
-                         f"settings from {', '.join(SETTINGS)}")
+                         f"settings from {', '.join([*SETTINGS, *RECIPE_SETTINGS])}")
     return names
+
+
+def setting(name: str) -> dict:
+    """The notebook-03 parameters of a named setting."""
+    return SETTINGS[name] if name in SETTINGS else RECIPE_SETTINGS[name]
+
+
+def baseline(grid) -> str:
+    """The setting a grid's others are compared with."""
+    return BASELINES.get(grid, "hard") if isinstance(grid, str) else \
+        ("dcgan" if "dcgan" in grid else "hard")
 
 
 def seed_list(seeds: int | list[int]) -> list[int]:
@@ -186,11 +215,15 @@ def plan(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     against the notebook and against TrainConfig before anything runs."""
     from .config import TrainConfig
 
-    fixed = sorted(set(params) & {"run_dir", "resume", "seed", *LABEL_FIELDS})
+    names = grid_settings(grid)
+    varied = {k for name in names for k in setting(name)}
+    if any(name in SETTINGS for name in names):
+        varied |= set(LABEL_FIELDS)  # a label grid sets all four (the others at their defaults)
+    fixed = sorted(set(params) & {"run_dir", "resume", "seed", *varied})
     if fixed:
         raise ValueError(f"{', '.join(fixed)} cannot be set for the whole sweep: the sweep sets "
-                         "the labels per setting, the seeds, and each run's folder")
-    allowed = notebook_parameters(notebook) - {"run_dir", "resume", "seed", *LABEL_FIELDS}
+                         "them per setting, the seeds, and each run's folder")
+    allowed = notebook_parameters(notebook) - {"run_dir", "resume", "seed", *varied}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown sweep parameter(s) {', '.join(unknown)}: use notebook "
@@ -198,14 +231,14 @@ def plan(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     fields = set(TrainConfig.__dataclass_fields__)
     sweep_dir = Path(sweep_dir).expanduser().resolve()
     runs = []
-    for setting in grid_settings(grid):
+    for name in names:
         for seed in seed_list(seeds):
-            path = sweep_dir / setting / f"seed{seed}"
-            run_params = {**params, **SETTINGS[setting], "seed": seed, "run_dir": str(path),
+            path = sweep_dir / name / f"seed{seed}"
+            run_params = {**params, **setting(name), "seed": seed, "run_dir": str(path),
                           "resume": True}
             # Fail before the first run, with TrainConfig's one-line message, not in run 17.
             TrainConfig(**{k: v for k, v in run_params.items() if k in fields}).validate()
-            runs.append(Run(setting, seed, path, run_params))
+            runs.append(Run(name, seed, path, run_params))
     return runs
 
 
@@ -245,13 +278,22 @@ def resolve(grid="default", seeds: int | list[int] | None = None,
 
 
 def describe_grid(grid) -> str:
-    """A Markdown table of a grid's settings and their D targets."""
-    lines = ["| setting | real target | fake target | label noise | flip prob |",
-             "|---|---|---|---|---|"]
-    for name in grid_settings(grid):
-        v = {"real_label": 1.0, "fake_label": 0.0, "label_noise": 0.0, "flip_prob": 0.0,
-             **SETTINGS[name]}
-        lines.append(f"| {name} | " + " | ".join(f"{v[k]:g}" for k in LABEL_FIELDS) + " |")
+    """A Markdown table of a grid's settings: D's targets for a label grid, else every
+    parameter a setting sets ("–": notebook 03's default or the recipe's)."""
+    names = grid_settings(grid)
+    if all(name in SETTINGS for name in names):
+        lines = ["| setting | real target | fake target | label noise | flip prob |",
+                 "|---|---|---|---|---|"]
+        for name in names:
+            v = {"real_label": 1.0, "fake_label": 0.0, "label_noise": 0.0, "flip_prob": 0.0,
+                 **SETTINGS[name]}
+            lines.append(f"| {name} | " + " | ".join(f"{v[k]:g}" for k in LABEL_FIELDS) + " |")
+        return "\n".join(lines)
+    keys = list(dict.fromkeys(k for name in names for k in setting(name)))
+    lines = ["| setting | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(str(setting(name).get(k, "–")) for k in keys)
+                     + " |")
     return "\n".join(lines)
 
 
@@ -439,7 +481,7 @@ def run_summary(path: str | Path) -> dict:
     evals = [r for r in stats if "swd" in r]
     done = marker(path) or {}
     row = {"setting": path.parent.name, "seed": cfg["seed"], "status": done.get("status", "?"),
-           **{k: cfg[k] for k in LABEL_FIELDS}, "steps": train[-1]["step"] if train else 0,
+           **{k: cfg.get(k) for k in SETTING_FIELDS}, "steps": train[-1]["step"] if train else 0,
            "epochs": train[-1]["epoch"] if train else 0.0,
            "images_seen": train[-1]["images_seen"] if train else 0,
            "seconds": done.get("seconds", math.nan), "error": done.get("error", "")}
@@ -450,6 +492,7 @@ def run_summary(path: str | Path) -> dict:
     speeds = [r["images_per_s"] for r in train[1:] or train]  # the first window holds warm-up
     row["images_per_s"] = statistics.median(speeds) if speeds else math.nan
     row["swd_end"] = evals[-1]["swd"] if evals else math.nan
+    row["swd_raw_end"] = evals[-1].get("swd_raw", row["swd_end"]) if evals else math.nan
     row["swd_best"] = min(r["swd"] for r in evals) if evals else math.nan
     row["diversity_end"] = evals[-1]["diversity"] if evals else math.nan
     row["eval_samples"] = evals[-1]["eval_samples"] if evals else 0
@@ -460,7 +503,7 @@ def collect(sweep_dir: str | Path, settings: list[str] | None = None) -> list[di
     """:func:`run_summary` of every run folder under ``sweep_dir`` (optionally only ``settings``),
     in the order of SETTINGS, then seed."""
     sweep_dir = Path(sweep_dir)
-    order = {name: i for i, name in enumerate(SETTINGS)}
+    order = {name: i for i, name in enumerate([*SETTINGS, *RECIPE_SETTINGS])}
     rows = [run_summary(p.parent) for p in sweep_dir.glob("*/seed*/config.json")
             if settings is None or p.parent.parent.name in settings]
     return sorted(rows, key=lambda r: (order.get(r["setting"], len(order)), r["setting"],
@@ -474,7 +517,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     for setting in dict.fromkeys(r["setting"] for r in rows):
         mine = [r for r in rows if r["setting"] == setting]
         ok = [r for r in mine if r["status"] == "finished"]
-        row = {"setting": setting, **{k: mine[0][k] for k in LABEL_FIELDS},
+        row = {"setting": setting, **{k: mine[0].get(k) for k in SETTING_FIELDS},
                "seeds": len(ok), "failed": sum(r["status"] == "failed" for r in mine),
                "unfinished": sum(r["status"] not in ("finished", "failed") for r in mine)}
         for metric in METRICS:
@@ -666,7 +709,8 @@ def sample_panel(sweep_dir: str | Path, settings: list[str], seed: int | None = 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m animeutils.sweep", description=__doc__
                                      .splitlines()[0])
-    parser.add_argument("--sweep-dir", default=str(runlog.runs_root() / "label_smoothing"))
+    parser.add_argument("--sweep-dir", default=None,
+                        help="default: runs/label_smoothing, or runs/recipes for a recipe grid")
     parser.add_argument("--grid", nargs="+", default=["default"],
                         help=f"a grid ({', '.join(GRIDS)}) or setting names "
                              f"({', '.join(SETTINGS)})")
@@ -682,6 +726,9 @@ def main(argv: list[str] | None = None) -> int:
 
     params = {name: yaml.safe_load(value) for name, value in args.param}
     grid = args.grid[0] if len(args.grid) == 1 and args.grid[0] in GRIDS else args.grid
+    if args.sweep_dir is None:
+        recipes = baseline(grid) == "dcgan"
+        args.sweep_dir = str(runlog.runs_root() / ("recipes" if recipes else "label_smoothing"))
     try:
         run_sweep(args.sweep_dir, grid, args.seeds, reuse=not args.no_reuse,
                   devices=args.devices, kernel_name=args.kernel, **params)
@@ -689,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print("\n".join(conclusions(summary)))
+    print("\n".join(conclusions(summary, baseline=baseline(grid))))
     print(f"results: {Path(args.sweep_dir) / 'results.csv'}")
     return 0
 

@@ -59,7 +59,10 @@ from .config import TrainConfig
 from .devicestats import Window
 from .doctor import Doctor
 from .ema import EMA
+from .sampling import sample
 from .sources import DataError
+
+__all__ = ["TrainResult", "Trainer", "TrainingDiverged", "main", "sample", "train"]
 
 # Fields that may change when a run is resumed; any other difference is an error.
 RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
@@ -80,18 +83,6 @@ class TrainResult:
     generator: nn.Module  # the EMA copy when ema > 0, else the trained G (eval mode)
     stats: list[dict]
     finished: bool  # True when every epoch (or max_steps) was trained
-
-
-@torch.no_grad()
-def sample(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Images in [-1, 1] from ``generator`` in eval mode (BatchNorm uses its running statistics,
-    as it will for one image at a time), restoring the module's previous mode."""
-    was_training = generator.training
-    generator.eval()
-    chunks = [generator(z[i : i + batch_size]).float() for i in range(0, len(z), batch_size)]
-    out = torch.cat(chunks)
-    generator.train(was_training)
-    return out
 
 
 def _native_bf16() -> bool:
@@ -540,6 +531,7 @@ class Trainer:
         and also when it raises."""
         self.writer = background.BackgroundWriter() if self.is_main else None
         self.last_plot_time = self.last_checkpoint_time = time.monotonic()
+        self.step_seconds, self.first_step_at = 0.0, None
         try:
             self._loop()
         except BaseException:
@@ -547,9 +539,26 @@ class Trainer:
                 self._close_writer()
             raise
         self._close_writer()
+        if self.is_main and self.first_step_at is not None:
+            self._record_timing()
         sampler = self.ema.model if self.ema else self.G
         return TrainResult(self.run.path, self.step, self.epoch, sampler.eval(),
                            runlog.read_stats(self.run.path), finished=self.done())
+
+    def _record_timing(self) -> None:
+        """Add this fit's wall-clock account to config.json's ``timing`` list: when the first
+        step started, when the last file was written, and the seconds spent inside training
+        steps (batch + D and G updates; on a GPU these are launch times, as nothing syncs)."""
+        ended = time.time()
+        wall = ended - self.first_step_at
+        entry = {"first_step_at": round(self.first_step_at, 3), "ended_at": round(ended, 3),
+                 "steps": self.step - self.first_step, "wall_s": round(wall, 3),
+                 "steps_s": round(self.step_seconds, 3),
+                 "outside_steps_share": round(1 - self.step_seconds / wall, 4) if wall else 0.0}
+        path = self.run.path / "config.json"
+        record = json.loads(path.read_text())
+        record["timing"] = [*record.get("timing", []), entry]
+        self.run.write_config(record)
 
     def _close_writer(self) -> None:
         writer, self.writer = self.writer, None
@@ -566,8 +575,12 @@ class Trainer:
             bar = tqdm(total=per_epoch, initial=self.batch, unit="batch", leave=True,
                        desc=f"epoch {self.epoch + 1}/{cfg.epochs}", disable=not self.progress)
             try:
+                started = time.perf_counter()
                 for real in self.batches.epoch(self.epoch, self.batch):
+                    if self.first_step_at is None:
+                        self.first_step_at, self.first_step = time.time(), self.step
                     self.train_step(real)
+                    self.step_seconds += time.perf_counter() - started
                     self.batch += 1
                     bar.update(1)
                     stop = cfg.max_steps is not None and self.step >= cfg.max_steps
@@ -579,6 +592,7 @@ class Trainer:
                             self.save_checkpoint()
                     if stop:
                         break
+                    started = time.perf_counter()
             finally:
                 bar.close()
             epoch_done = self.batch >= per_epoch

@@ -41,6 +41,7 @@ from PIL import Image
 from torch import nn
 
 from . import ganspace, latent, viz
+from .sampling import sample
 
 SLIDER_RANGE = 3.0  # ± this many standard deviations of z along each direction
 
@@ -124,13 +125,7 @@ class LatentExplorer:
         """PNG bytes of the current face, upscaled ``scale`` times (nearest neighbour)."""
         generator = self.generator
         device = next(generator.parameters()).device
-        was_training = generator.training
-        generator.eval()  # BatchNorm's running statistics: one image needs no batch
-        try:
-            with torch.inference_mode():
-                image = generator(self.z()[None].to(device))
-        finally:
-            generator.train(was_training)
+        image = sample(generator, self.z()[None].to(device))  # eval mode: one image, no batch
         pixels = viz.to_uint8_nhwc(image)[0].numpy()
         picture = Image.fromarray(pixels)
         if self.scale != 1:
@@ -170,8 +165,3 @@ class LatentExplorer:
         from IPython.display import display
 
         display(self.widget)
-
-
-def latent_sliders(generator, latent_dim: int, directions=None, **kwargs) -> LatentExplorer:
-    """``LatentExplorer(...)``; display its ``.widget``."""
-    return LatentExplorer(generator, latent_dim, directions, **kwargs)

@@ -183,7 +183,7 @@ def test_generator_toggle(generator, pcs):
 def test_explorer_leaves_rng_and_mode_alone(generator):
     generator.train()
     state = torch.random.get_rng_state()
-    explorer = widgets.latent_sliders(generator, TINY.latent_dim, num_sliders=3)  # own PCA
+    explorer = widgets.LatentExplorer(generator, TINY.latent_dim, num_sliders=3)  # own PCA
     explorer.sliders[0].value = 1.0
     assert torch.equal(torch.random.get_rng_state(), state)
     assert generator.training
