@@ -1,10 +1,10 @@
 """The step notebook 03 teaches is the step the engine runs.
 
 The notebook's ``reference_step`` (read from the notebook itself, not copied here) and
-``Trainer.train_step`` start from the same weights, optimiser settings, noise stream and global
-RNG state, take the same real batches, and must give the same losses and the same weights after
-every option that changes the arithmetic. Tiny networks (width 8) and batch 16 keep it to
-seconds; fp32 on the CPU.
+``Trainer.train_step`` start from the same weights, optimiser settings (the engine's fused Adam
+included: plain Adam rounds differently), noise stream and global RNG state, take the same real
+batches, and must give the same losses and the same weights after every option that changes the
+arithmetic. Tiny networks (width 8) and batch 16 keep it to seconds; fp32 on the CPU.
 """
 
 import copy
@@ -64,7 +64,7 @@ def run_both(tmp_path, faces, channels_last=False, **overrides):
     trainer = train.Trainer(cfg, faces, progress=False)
     cfg = trainer.cfg  # with the recipe's values filled in
     G, D = copy.deepcopy(trainer.G), copy.deepcopy(trainer.D)
-    adam = dict(betas=(cfg.beta1, cfg.beta2))
+    adam = dict(betas=(cfg.beta1, cfg.beta2), fused=trainer.opt_g.defaults["fused"])
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, **adam)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, **adam)
     ema = EMA(G, cfg.ema, cfg.ema_rampup) if cfg.ema > 0 else None
