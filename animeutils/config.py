@@ -34,7 +34,7 @@ ARCHS = tuple(NETWORKS)  # "dcgan", "dense300"
 RECIPES: dict[str, dict] = {
     "dcgan": dict(loss="bce", augment="", r1_gamma=0.0, ema=0.0, ema_rampup=0.05, lr_g=2e-4,
                   lr_d=2e-4, hflip=False),
-    "stable": dict(loss="bce", augment="color,translation,cutout", r1_gamma=0.0, ema=0.999,
+    "stable": dict(loss="bce", augment="color,translation,cutout", r1_gamma=0.1, ema=0.999,
                    ema_rampup=0.05, lr_g=2e-4, lr_d=2e-4, hflip=True),
 }
 # The value that reproduces what the engine did before a field existed: a checkpoint whose

@@ -55,16 +55,15 @@ SETTINGS: dict[str, dict] = {
     "noise0.3": {"label_noise": 0.3},  # targets jittered by up to 0.15, clipped to [0, 1]
     "flip0.05": {"flip_prob": 0.05},  # 5 % of D's targets swapped
 }
-# The recipe comparison (docs/recipes.md): the textbook, then the stabilisers one at a time.
+# The recipe comparison (docs/recipes.md): the textbook, then one stabiliser more at a time,
+# each spelled out (not through recipe="stable", so that the evidence outlives the recipe).
+_DIFFAUG = {"recipe": "dcgan", "augment": "color,translation,cutout"}
 RECIPE_SETTINGS: dict[str, dict] = {
     "dcgan": {"recipe": "dcgan"},  # the textbook DCGAN of pytorch/examples and the seeds
-    "dcgan+diffaugment": {"recipe": "dcgan", "augment": "color,translation,cutout"},
-    "dcgan+diffaugment+hflip": {"recipe": "dcgan", "augment": "color,translation,cutout",
-                                "hflip": True},
-    "stable": {"recipe": "stable"},
-    "stable+ema": {"recipe": "stable", "ema": 0.999},
-    "stable+r1": {"recipe": "stable", "r1_gamma": 0.1},
-    "stable+hinge": {"recipe": "stable", "loss": "hinge"},
+    "dcgan+diffaug": _DIFFAUG,
+    "dcgan+diffaug+hflip": {**_DIFFAUG, "hflip": True},
+    "dcgan+diffaug+hflip+r1": {**_DIFFAUG, "hflip": True, "r1_gamma": 0.1},
+    "dcgan+diffaug+hflip+r1+ema": {**_DIFFAUG, "hflip": True, "r1_gamma": 0.1, "ema": 0.999},
 }
 LABEL_FIELDS = ("real_label", "fake_label", "label_noise", "flip_prob")
 # What a run's row and a setting's summary row show of its configuration.
@@ -75,7 +74,7 @@ GRIDS = {
     "core": ["hard", "real0.9", "real0.9_fake0.1"],
     "quick": ["hard", "real0.9"],
     "recipes": list(RECIPE_SETTINGS),
-    "recipes_quick": ["dcgan", "stable"],
+    "recipes_quick": ["dcgan", "dcgan+diffaug+hflip+r1+ema"],
 }
 BASELINES = {"recipes": "dcgan", "recipes_quick": "dcgan"}  # else "hard"
 MARKER = "sweep.json"
