@@ -73,6 +73,11 @@ def save(prefix: str, key: str, images: np.ndarray, meta: dict) -> Path:
     return npy
 
 
+def update_meta(prefix: str, key: str, meta: dict) -> None:
+    """Rewrite an entry's sidecar (atomically), e.g. to add what an older version left out."""
+    atomic.write_text(entry_paths(prefix, key)[1], json.dumps(meta, indent=1))
+
+
 def decode_files(
     root: Path,
     relpaths: list[str],
@@ -84,8 +89,9 @@ def decode_files(
     """Decode files in parallel worker processes (threads measured no faster: Pillow holds the
     GIL for much of the per-file work), one chunk of files per task, in order.
 
-    Returns ``(images, kept, skipped)``: an (n, s, s, 3) uint8 array, the relative paths of the
-    decoded files in the same order, and ``{"path", "reason"}`` for every file left out.
+    Returns ``(images, kept, skipped, digests)``: an (n, s, s, 3) uint8 array, the relative
+    paths of the decoded files in the same order, ``{"path", "reason"}`` for every file left out,
+    and the content digest of each decoded file (:func:`imagefiles.content_digest`).
     """
     from tqdm.auto import tqdm
 
@@ -94,6 +100,7 @@ def decode_files(
     out = np.empty((len(relpaths), image_size, image_size, 3), np.uint8)
     kept: list[str] = []
     skipped: list[dict] = []
+    digests: list[str] = []
 
     paths = [[str(root / p) for p in chunk] for chunk in chunks]
     args = (paths, [image_size] * len(chunks), [min_side] * len(chunks))
@@ -108,12 +115,13 @@ def decode_files(
             results = pool.map(imagefiles.decode_many, *args)
         bar = stack.enter_context(
             tqdm(total=len(relpaths), desc="decoding", unit="img", disable=not progress))
-        for chunk, (images, reasons) in zip(chunks, results):
+        for chunk, (images, reasons, chunk_digests) in zip(chunks, results):
             out[len(kept) : len(kept) + len(images)] = images
+            digests += chunk_digests
             for rel, reason in zip(chunk, reasons):
                 if reason is None:
                     kept.append(rel)
                 else:
                     skipped.append({"path": rel, "reason": reason})
             bar.update(len(chunk))
-    return out[: len(kept)], kept, skipped
+    return out[: len(kept)], kept, skipped, digests

@@ -45,10 +45,27 @@ class FaceDataset:
     files: list[str] | None = None  # relative paths, parallel to images (folder sources)
     skipped: list[dict] = field(default_factory=list)  # {"path", "reason"} per unused file
     cache_path: str | None = None
-    fingerprint: str = ""
+    fingerprint: str = ""  # the cache key: files' names, sizes and mtimes, folder, settings
     from_cache: bool = False
     seconds: float = 0.0  # time to build or reload
     synthetic_seed: int | None = None
+    digests: list[str] | None = None  # content digest of each file, parallel to ``files``
+
+    @cached_property
+    def identity(self) -> str:
+        """What resuming checks: the same images decoded the same way give the same identity,
+        wherever the folder lies and whatever the files' mtimes (a copy, a re-download)."""
+        if self.files is None:  # synthetic: the generator's settings are its content
+            parts = {"kind": "synthetic", "n": len(self), "seed": self.synthetic_seed}
+        else:
+            parts = {"kind": "files", "files": sorted(zip(self.files, self.digests or []))}
+        blob = json.dumps({**parts, "size": self.image_size, "resize": imagefiles.RESIZE_METHOD,
+                           "min_side": imagefiles.MIN_SIDE}, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+    def manifest(self) -> dict[str, str]:
+        """{relative path: content digest} of the images used (empty for synthetic data)."""
+        return dict(zip(self.files or [], self.digests or []))
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -90,6 +107,7 @@ class FaceDataset:
             "resize": imagefiles.RESIZE_METHOD,
             "min_side": imagefiles.MIN_SIDE,
             "fingerprint": self.fingerprint,
+            "identity": self.identity,
             "cache_path": self.cache_path,
             "num_skipped": len(self.skipped),
             "synthetic_seed": self.synthetic_seed,
@@ -195,19 +213,22 @@ def _load_folder(source: Source, image_size: int, max_images: int | None, progre
     if hit is not None:
         arr, meta = hit
         path = cache.entry_paths(prefix, key)[0]
+        if "digests" not in meta:  # an entry from before content digests: add them once
+            meta["digests"] = [imagefiles.content_digest(root / f) for f in meta["files"]]
+            cache.update_meta(prefix, key, meta)
     else:
-        arr, kept, bad = cache.decode_files(root, [e.relpath for e in candidates], image_size,
-                                            progress=progress)
+        arr, kept, bad, digests = cache.decode_files(root, [e.relpath for e in candidates],
+                                                     image_size, progress=progress)
         if not kept:
             raise DataError(
                 f"no usable image in {root}: all {len(candidates)} image files were skipped "
                 f"(first: {bad[0]['path']}: {bad[0]['reason']})"
             )
-        meta = {"source": source.to_dict(), "files": kept, "skipped": bad}
+        meta = {"source": source.to_dict(), "files": kept, "skipped": bad, "digests": digests}
         path = cache.save(prefix, key, arr, meta)
     return FaceDataset(torch.from_numpy(arr), source, image_size, files=meta["files"],
                        skipped=others + meta["skipped"], cache_path=str(path), fingerprint=key,
-                       from_cache=hit is not None)
+                       from_cache=hit is not None, digests=meta["digests"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ composited onto white.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import warnings
@@ -146,19 +147,28 @@ def _square_resize(im: Image.Image, image_size: int) -> np.ndarray:
     return np.asarray(out, dtype=np.uint8)
 
 
-def decode_many(paths: list[str], image_size: int, min_side: int = MIN_SIDE):
-    """Decode a chunk of files (one worker task): returns ``(images, reasons)``.
+def content_digest(path: str | Path) -> str:
+    """A digest of the file's bytes (BLAKE2b, 128 bits): the same file gives the same digest
+    wherever it lies and whatever its mtime."""
+    with open(path, "rb") as fh:
+        return hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
 
-    ``images`` is (n_ok, s, s, 3) uint8; ``reasons[i]`` is None for a decoded file, else why not.
+
+def decode_many(paths: list[str], image_size: int, min_side: int = MIN_SIDE):
+    """Decode a chunk of files (one worker task): returns ``(images, reasons, digests)``.
+
+    ``images`` is (n_ok, s, s, 3) uint8; ``reasons[i]`` is None for a decoded file, else why not;
+    ``digests`` holds :func:`content_digest` of each decoded file, in the order of ``images``.
     """
-    arrays, reasons = [], []
+    arrays, reasons, digests = [], [], []
     for p in paths:
         arr, reason = decode(p, image_size, min_side)
         reasons.append(reason)
         if arr is not None:
             arrays.append(arr)
+            digests.append(content_digest(p))  # read again from the page cache: cheap
     if arrays:
         images = np.stack(arrays)
     else:
         images = np.zeros((0, image_size, image_size, 3), np.uint8)
-    return images, reasons
+    return images, reasons, digests

@@ -1,6 +1,7 @@
 """The run folder: everything a training run leaves behind, so runs describe themselves.
 
     <run_dir>/config.json        the TrainConfig plus the data actually used and the machine
+    <run_dir>/data_manifest.json the content digest of every training image (folder data)
     <run_dir>/stats.jsonl        one JSON object per logging window
     <run_dir>/samples/epoch_0001.png, ...   grids from one fixed noise
     <run_dir>/progress.gif       those grids as an animation (one frame appended per epoch)
@@ -70,6 +71,16 @@ class RunDir:
 
     def write_config(self, record: dict) -> None:
         atomic.write_text(self.path / "config.json", json.dumps(record, indent=1, default=str))
+
+    def write_manifest(self, manifest: dict[str, str]) -> None:
+        """data_manifest.json: the content digest of every training image (folder data), so
+        that a refused resume can say which files changed."""
+        if manifest:
+            atomic.write_text(self.path / "data_manifest.json", json.dumps(manifest))
+
+    def read_manifest(self) -> dict[str, str] | None:
+        path = self.path / "data_manifest.json"
+        return json.loads(path.read_text()) if path.exists() else None
 
     def append_stats(self, row: dict) -> None:
         with open(self.stats_path, "a") as fh:

@@ -62,13 +62,19 @@ from .ema import EMA
 from .sampling import sample
 from .sources import DataError
 
-__all__ = ["TrainResult", "Trainer", "TrainingDiverged", "main", "sample", "train"]
+__all__ = ["DataChangedError", "TrainResult", "Trainer", "TrainingDiverged", "main", "sample",
+           "train"]
 
-# Fields that may change when a run is resumed; any other difference is an error.
-RESUMABLE = frozenset({"epochs", "max_steps", "run_dir", "resume", "device", "compile",
+# Fields that may change when a run is resumed; any other difference is an error. (``data`` may
+# name another folder, e.g. after a re-download: the images' identity is checked instead.)
+RESUMABLE = frozenset({"data", "epochs", "max_steps", "run_dir", "resume", "device", "compile",
                        "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
                        "eval_samples", "cuda_graphs", "doctor", "checkpoint_minutes"})
 CURVES_SECONDS = 60.0  # redraw losses.png and d_outputs.png at most this often (and at the end)
+
+
+class DataChangedError(ValueError):
+    """Resuming on other images than the checkpoint's; the message says which files differ."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -216,6 +222,12 @@ class Trainer:
     def _resume_or_start(self) -> None:
         if self.is_main:
             self.run.remove_temporary_files()
+        fresh_note = None
+        if self.cfg.resume and not self.run.last_checkpoint.exists():
+            fresh_note = (f"resume=True, but {self.run.path} has no checkpoint to resume: "
+                          "starting a fresh run there")
+            if self.is_main:
+                print(fresh_note)
         if self.cfg.resume and self.run.last_checkpoint.exists():
             self._restore(checkpoint.load(self.run.last_checkpoint, map_location=self.device))
             if self.is_main:
@@ -228,7 +240,11 @@ class Trainer:
                 self.run.write_config(record)
         elif self.is_main:
             self.run.start_fresh()  # an attempt that stopped before its first checkpoint
-            self.run.write_config(self._record())
+            record = self._record()
+            if fresh_note:
+                record["started_fresh"] = fresh_note
+            self.run.write_config(record)
+            self.run.write_manifest(self.dataset.manifest())
 
     # --- bookkeeping ---------------------------------------------------------------------------
     def _record(self) -> dict:
@@ -265,7 +281,8 @@ class Trainer:
             "world_size": self.world,
             "steps_per_epoch": len(self.batches),
             "config": self.cfg.to_dict(),
-            "data_fingerprint": self.dataset.fingerprint,
+            "data_fingerprint": self.dataset.fingerprint,  # where and when (display only)
+            "data_identity": self.dataset.identity,  # what: names and contents (resume checks)
             "fixed_noise": self.fixed_noise.cpu(),
             "best_swd": self.best_swd,
             "rng": distributed.gather_objects(self._rng_state()),  # one entry per rank
@@ -278,9 +295,7 @@ class Trainer:
         if changed:
             raise ValueError(f"cannot resume {self.run.path} with a different config "
                              f"({'; '.join(changed)}): use the same values or a new run_dir")
-        if state["data_fingerprint"] != self.dataset.fingerprint:
-            raise ValueError(f"cannot resume {self.run.path}: its data changed since the "
-                             "checkpoint (different files or source); use a new run_dir")
+        self._check_same_data(state)
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         if self.ema:
@@ -308,6 +323,33 @@ class Trainer:
             self.run.truncate_stats(self.step)
             self.run.resume_samples(self.epoch)
         self.window.reset(self.step)
+
+    def _check_same_data(self, state: dict) -> None:
+        """The images must be the same as the checkpoint's (by name and content; a checkpoint
+        from before content identities compares the older folder fingerprint)."""
+        if "data_identity" in state:
+            if state["data_identity"] == self.dataset.identity:
+                return
+        elif state["data_fingerprint"] == self.dataset.fingerprint:
+            return
+        raise DataChangedError(f"cannot resume {self.run.path}: its data changed since the "
+                               f"checkpoint ({self._data_changes()}); use the same images or a "
+                               "new run_dir")
+
+    def _data_changes(self) -> str:
+        """What differs from the run's data_manifest.json, in a few words."""
+        old = self.run.read_manifest()
+        new = self.dataset.manifest()
+        if old is None or not new:
+            used = json.loads((self.run.path / "config.json").read_text())["data_used"]
+            return (f"was {used.get('source')} with {used.get('num_images')} images, now "
+                    f"{self.dataset.source.kind} with {len(self.dataset)}")
+        changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+        added, removed = sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
+        parts = [f"{len(v)} file{'s' if len(v) > 1 else ''} {what} (first: {v[0]})"
+                 for v, what in ((changed, "differ" if len(changed) > 1 else "differs"),
+                                 (added, "added"), (removed, "removed")) if v]
+        return ", ".join(parts) or "the decoding settings differ"
 
     def save_checkpoint(self, keep: bool = False, best: bool = False) -> None:
         """Write last.pt (and a kept copy, and best.pt) from rank 0; every rank must call it.
@@ -627,7 +669,8 @@ def main(argv: list[str] | None = None) -> int:
         with distributed.init_from_env(cfg.device):
             result = train(cfg, progress=progress)
             rank = distributed.rank_and_world()[0]
-    except (ValueError, FileExistsError, FileNotFoundError, DataError, TrainingDiverged) as e:
+    except (ValueError, FileExistsError, FileNotFoundError, DataError, TrainingDiverged,
+            background.WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if rank == 0:

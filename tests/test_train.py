@@ -364,3 +364,51 @@ def test_scheduled_evaluation_logs_swd_and_keeps_the_best_checkpoint(tmp_path, f
     assert best["best_swd"] == pytest.approx(min(r["swd"] for r in evals))
     assert best["epoch"] == evals[[r["swd"] for r in evals].index(best["best_swd"])]["epoch"]
     assert (result.run_dir / "quality.png").stat().st_size > 0
+
+
+# --- data identity and resuming after a copy or a re-download ---------------------------------
+def folder_cfg(tmp_path, folder, **overrides):
+    return TrainConfig(**{**dict(data=str(folder), g_features=8, d_features=8, batch_size=16,
+                                 epochs=2, log_every=2, run_dir=str(tmp_path / "run"),
+                                 num_samples=16, recipe="stable"), **overrides})
+
+
+def test_a_run_resumes_on_a_copy_of_its_folder_with_new_mtimes(tmp_path):
+    import shutil
+
+    from .conftest import write_kaggle_like
+
+    original = write_kaggle_like(tmp_path / "kaggle" / "images", 48).parent
+    straight = train.train(folder_cfg(tmp_path / "a", original), progress=False)
+    first = train.train(folder_cfg(tmp_path / "b", original, max_steps=4), progress=False)
+    copy = tmp_path / "new-vm" / "download"  # another path, files re-written: new mtimes
+    shutil.copytree(original, copy, copy_function=shutil.copyfile)
+    assert next(copy.rglob("*.jpg")).stat().st_mtime_ns != next(
+        original.rglob("*.jpg")).stat().st_mtime_ns
+    resumed = train.train(folder_cfg(tmp_path / "b", copy, resume=True), progress=False)
+    assert first.step == 4 and resumed.step == straight.step == 6
+    assert_same_run(resumed, straight)
+
+
+def test_resume_on_changed_images_is_refused_naming_the_first_changed_file(tmp_path):
+    from .conftest import face_like, write_kaggle_like
+
+    folder = write_kaggle_like(tmp_path / "kaggle" / "images", 48).parent
+    train.train(folder_cfg(tmp_path, folder, max_steps=4), progress=False)
+    face_like(999).save(folder / "images" / "7_2007.jpg", quality=90)  # new content
+    (folder / "images" / "9_2009.jpg").unlink()
+    with pytest.raises(train.DataChangedError) as err:
+        train.Trainer(folder_cfg(tmp_path, folder, resume=True), progress=False)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "1 file differs (first: images/7_2007.jpg), 1 file removed (first: images/9_2009.jpg)" \
+        in message
+
+
+def test_resume_with_nothing_to_resume_says_so_and_starts_fresh(tmp_path, faces, capsys):
+    result = train.train(tiny(tmp_path, epochs=1, resume=True), faces, progress=False)
+    out = capsys.readouterr().out
+    assert f"resume=True, but {tmp_path / 'run'} has no checkpoint to resume: starting a fresh " \
+           "run there" in out
+    record = json.loads((result.run_dir / "config.json").read_text())
+    assert "starting a fresh run" in record["started_fresh"] and result.step == 8
