@@ -18,20 +18,17 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import atomic, gifappend, viz
+from . import atomic, gifappend, runtime, viz
 
 RUNS_ENV = "ANIMEUTILS_RUNS"
 
 
 def runs_root() -> Path:
-    """``$ANIMEUTILS_RUNS``, else ``runs/`` at the repository root when working in a clone's
-    ``notebooks/`` folder, else ``./runs``."""
+    """``$ANIMEUTILS_RUNS``, else ``runs/`` at :func:`runtime.project_root` (the repository root
+    when working in a clone, also from its ``notebooks/`` folder); always absolute."""
     if os.environ.get(RUNS_ENV):
-        return Path(os.environ[RUNS_ENV])
-    cwd = Path.cwd()
-    if cwd.name == "notebooks" and (cwd.parent / "animeutils").is_dir():
-        return cwd.parent / "runs"
-    return cwd / "runs"
+        return runtime.anchored(os.environ[RUNS_ENV])
+    return runtime.project_root().resolve() / "runs"
 
 
 def latest_run(root: Path | None = None) -> Path | None:
@@ -41,13 +38,25 @@ def latest_run(root: Path | None = None) -> Path | None:
     return found[-1].parent.parent if found else None
 
 
+def output_folder(run: str | os.PathLike) -> Path:
+    """Where a notebook writes what it makes from ``run`` (a run folder, or a checkpoint file):
+    that run's folder, else the runs folder; never beside the notebooks."""
+    path = runtime.anchored(run)
+    if path.is_file():
+        parent = path.parent
+        path = parent.parent if parent.name == "checkpoints" else parent
+    if (path / "config.json").exists():
+        return path
+    return runs_root()
+
+
 def resolve(run_dir: str | os.PathLike | None, resume: bool, arch: str) -> Path:
     """Pick the folder for a run; never silently reuse a folder that holds another run."""
     if run_dir is None:
         if resume and (last := latest_run()) is not None:
             return last
         return runs_root() / f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}"
-    path = Path(run_dir).expanduser()
+    path = runtime.anchored(run_dir)
     if not resume and (path / "checkpoints" / "last.pt").exists():
         raise FileExistsError(
             f"run_dir {path} already holds a run: pass resume=True to continue it, "

@@ -7,6 +7,7 @@ import difflib
 import os
 import platform
 import sys
+from pathlib import Path
 
 QUICK_ENV = "ANIMEUTILS_QUICK"  # set to 1 to run every notebook at CI scale without editing it
 
@@ -55,6 +56,23 @@ def training_scale(cfg, demo: bool | None = None, quick: bool | None = None):
 
 def in_colab() -> bool:
     return "google.colab" in sys.modules
+
+
+def project_root() -> Path:
+    """Where relative paths are anchored: the clone's root when working in its ``notebooks/``
+    folder (JupyterLab, ``papermill --cwd notebooks``), else the working directory (the clone's
+    root, ``/content`` in Colab)."""
+    cwd = Path.cwd()
+    if cwd.name == "notebooks" and (cwd.parent / "animeutils").is_dir():
+        return cwd.parent
+    return cwd
+
+
+def anchored(path: str | os.PathLike) -> Path:
+    """``path`` made absolute: ``~`` expanded, a relative path taken from :func:`project_root`,
+    so that ``runs/x`` means the same folder from the clone's root and from ``notebooks/``."""
+    path = Path(path).expanduser()
+    return (path if path.is_absolute() else project_root() / path).resolve()
 
 
 def device(preferred: str = "auto"):

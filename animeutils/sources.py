@@ -62,7 +62,17 @@ def resolve(data: str | os.PathLike = "auto") -> Source:
         except DataError as e:
             return Source("synthetic", text, reason=f"auto: {e}")
         return Source(src.kind, text, src.path, "auto: Kaggle was reachable", src.kaggle_handle)
-    return Source("folder", text, str(folder_or_error(Path(text).expanduser())), "a local folder")
+    return Source("folder", text, str(folder_or_error(_local_folder(text))), "a local folder")
+
+
+def _local_folder(text: str) -> Path:
+    """A relative folder is taken from the project root (the same from the clone's root and from
+    notebooks/, see :func:`runtime.anchored`); failing that, from the working directory."""
+    from . import runtime
+
+    path = runtime.anchored(text)
+    here = Path(text).expanduser().resolve()
+    return path if path.exists() or not here.exists() else here
 
 
 def folder_or_error(path: Path) -> Path:

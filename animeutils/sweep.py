@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import atomic, runlog, viz
+from . import atomic, runlog, runtime, viz
 
 # Each setting: the notebook-03 parameters that differ from hard labels (real 1, fake 0).
 SETTINGS: dict[str, dict] = {
@@ -146,8 +146,6 @@ def require_papermill() -> None:
     """papermill is in requirements.txt; Colab lacks it, so there it is installed on first use."""
     import importlib.util
 
-    from . import runtime
-
     if importlib.util.find_spec("papermill") is not None:
         return
     if not runtime.in_colab():
@@ -228,7 +226,7 @@ def plan(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
         raise ValueError(f"unknown sweep parameter(s) {', '.join(unknown)}: use notebook "
                          f"03's parameters ({', '.join(sorted(allowed))})")
     fields = set(TrainConfig.__dataclass_fields__)
-    sweep_dir = Path(sweep_dir).expanduser().resolve()
+    sweep_dir = runtime.anchored(sweep_dir)
     runs = []
     for name in names:
         for seed in seed_list(seeds):
@@ -262,15 +260,14 @@ def resolve(grid="default", seeds: int | list[int] | None = None,
     Quick mode (CI): the "quick" grid, one seed, ``runs/label_smoothing_quick``. Otherwise
     ``seeds=None`` means 3 on a GPU and 2 on a CPU, and the sweep folder is
     ``runs/label_smoothing``."""
-    from . import runtime
-
     if runtime.quick_mode(quick):
-        folder = sweep_dir or runlog.runs_root() / "label_smoothing_quick"
+        folder = runtime.anchored(sweep_dir) if sweep_dir else \
+            runlog.runs_root() / "label_smoothing_quick"
         return "quick", 1, Path(folder), "QUICK mode (CI): 2 settings, 1 seed, a few steps each"
     gpu = runtime.device().type == "cuda"
     if seeds is None:
         seeds = 3 if gpu else 2
-    folder = Path(sweep_dir or runlog.runs_root() / "label_smoothing")
+    folder = runtime.anchored(sweep_dir) if sweep_dir else runlog.runs_root() / "label_smoothing"
     where = "GPU" if gpu else "CPU (notebook 03 picks its demo scale unless demo=False)"
     return grid, seeds, folder, f"{len(grid_settings(grid))} settings x {len(seed_list(seeds))} " \
                                 f"seed(s) on the {where}"

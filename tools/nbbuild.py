@@ -8,22 +8,9 @@ import nbformat
 
 REPO = "https://github.com/anime-dcgan/anime-dcgan"
 
-BOOTSTRAP = f'''\
-# Make `animeutils` importable: in a clone it is the folder beside notebooks/;
-# in Colab (or anywhere else) it is installed from the repository once.
-import importlib.util
-import pathlib
-import subprocess
-import sys
-
-if importlib.util.find_spec("animeutils") is None:
-    here = pathlib.Path.cwd()
-    clone = next((p for p in (here, here.parent) if (p / "animeutils").is_dir()), None)
-    if clone is not None:
-        sys.path.insert(0, str(clone))
-    else:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                               "git+{REPO}"])'''
+# The first cell of every notebook: copy it from an existing notebook (tools/release.py keeps
+# its INSTALL line pinned).
+BOOTSTRAP_FROM = "notebooks/01_explore_data.ipynb"
 
 
 def colab_badge(name: str) -> str:
