@@ -98,6 +98,7 @@ class TrainConfig:
     num_samples: int = 64  # images in each epoch's sample grid (from one fixed noise)
     eval_every: int = 0  # epochs between SWD/diversity evaluations in stats.jsonl (0 off)
     eval_samples: int = 1024  # generated and real images per evaluation
+    tensorboard: bool = True  # also write the statistics and samples as TensorBoard events
     extra: dict = field(default_factory=dict)  # free-form notes stored with the run
 
     def resolved(self) -> TrainConfig:

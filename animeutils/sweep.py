@@ -96,10 +96,15 @@ class Run:
         return f"{self.setting}/seed{self.seed}"
 
 
+# Errors a retry can fix: the run is not marked failed but "attention" (retried next time, and
+# listed in the summary with its error line).
+RETRYABLE = ("DataChangedError", "OutOfMemoryError", "MemoryError", "KeyboardInterrupt")
+
+
 @dataclass
 class Outcome:
     run: Run
-    status: str  # "finished", "failed", "interrupted", "skipped-finished", "skipped-failed"
+    status: str  # "finished", "failed", "attention", "interrupted", "skipped-finished", ...
     seconds: float = 0.0
     error: str = ""
 
@@ -246,9 +251,9 @@ def marker(run_path: str | Path) -> dict | None:
 
 def state(run: Run) -> str:
     """"finished" or "failed" (a marker with these parameters), "partial" (a checkpoint to resume
-    from), else "new"."""
+    from), else "new". A run marked "attention" (an error a retry can fix) is tried again."""
     done = marker(run.path)
-    if done and done.get("params") == run.params:
+    if done and done.get("params") == run.params and done["status"] in ("finished", "failed"):
         return done["status"]
     return "partial" if (run.path / "checkpoints" / "last.pt").exists() else "new"
 
@@ -388,6 +393,8 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path | None 
                 or "Aborted!" in log_tail):
             # Interrupted, not a result: no marker, so the next sweep resumes this run.
             return Outcome(run, "interrupted", seconds, error)
+        if error.split(":")[0] in RETRYABLE or "out of memory" in error.lower():
+            status = "attention"  # e.g. its data changed, or the GPU ran out: fix, re-run
     atomic.write_text(run.path / MARKER, json.dumps(
         {"status": status, "params": run.params, "device": device or params.get("device"),
          "started": round(started, 3), "seconds": round(seconds, 1), "error": error,
@@ -453,7 +460,8 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
                 run, before = futures[future]
                 note = " (resumed)" if before == "partial" else ""
                 detail = f": {out.error}" if out.error else ""
-                echo(f"[{count}/{len(todo)}] {run.name}{note} {out.status} in "
+                status = "needs attention" if out.status == "attention" else out.status
+                echo(f"[{count}/{len(todo)}] {run.name}{note} {status} in "
                      f"{out.seconds:.0f} s{detail}")
                 outcomes[run.name] = out
         except KeyboardInterrupt:
@@ -470,12 +478,14 @@ def run_summary(path: str | Path) -> dict:
     """One run's numbers, read from its folder: the last evaluation's SWD and diversity, the best
     SWD, the D outputs and losses averaged over the last epoch, the median training speed."""
     path = Path(path)
-    record = json.loads((path / "config.json").read_text())
-    cfg = record["config"]
+    done = marker(path) or {}
+    if (path / "config.json").exists():
+        cfg = json.loads((path / "config.json").read_text())["config"]
+    else:  # stopped before training began (e.g. its data changed): what it was asked to run
+        cfg = done.get("params", {})
     stats = runlog.read_stats(path)
     train = [r for r in stats if "loss_d" in r]
     evals = [r for r in stats if "swd" in r]
-    done = marker(path) or {}
     row = {"setting": path.parent.name, "seed": cfg["seed"], "status": done.get("status", "?"),
            **{k: cfg.get(k) for k in SETTING_FIELDS}, "steps": train[-1]["step"] if train else 0,
            "epochs": train[-1]["epoch"] if train else 0.0,
@@ -500,8 +510,9 @@ def collect(sweep_dir: str | Path, settings: list[str] | None = None) -> list[di
     in the order of SETTINGS, then seed."""
     sweep_dir = Path(sweep_dir)
     order = {name: i for i, name in enumerate([*SETTINGS, *RECIPE_SETTINGS])}
-    rows = [run_summary(p.parent) for p in sweep_dir.glob("*/seed*/config.json")
-            if settings is None or p.parent.parent.name in settings]
+    folders = {p.parent for pattern in ("*/seed*/config.json", f"*/seed*/{MARKER}")
+               for p in sweep_dir.glob(pattern)}
+    rows = [run_summary(p) for p in folders if settings is None or p.parent.name in settings]
     return sorted(rows, key=lambda r: (order.get(r["setting"], len(order)), r["setting"],
                                        r["seed"]))
 
@@ -515,7 +526,9 @@ def summarise(rows: list[dict]) -> list[dict]:
         ok = [r for r in mine if r["status"] == "finished"]
         row = {"setting": setting, **{k: mine[0].get(k) for k in SETTING_FIELDS},
                "seeds": len(ok), "failed": sum(r["status"] == "failed" for r in mine),
-               "unfinished": sum(r["status"] not in ("finished", "failed") for r in mine)}
+               "unfinished": sum(r["status"] not in ("finished", "failed") for r in mine),
+               "attention": "; ".join(f"seed {r['seed']}: {r['error']}" for r in mine
+                                      if r["status"] == "attention")}
         for metric in METRICS:
             values = [r[metric] for r in ok if not math.isnan(r[metric])]
             row[f"{metric}_mean"] = statistics.fmean(values) if values else math.nan
@@ -597,7 +610,8 @@ def conclusions(summary: list[dict], metric: str = "swd_end", baseline: str = "h
                     key=lambda r: r[f"{metric}_mean"])
     lines = []
     if not ranked:
-        return [f"No finished run has a {metric} value yet: run the sweep first."]
+        return [f"No finished run has a {metric} value yet: run the sweep first.",
+                *_status_notes(summary)]
     seeds = sorted({r["seeds"] for r in ranked})
     lines.append(f"Ranking by {metric} (lower is better; mean ± std over "
                  f"{'/'.join(map(str, seeds))} seed(s)): "
@@ -625,11 +639,21 @@ def conclusions(summary: list[dict], metric: str = "swd_end", baseline: str = "h
         lines.append(f"The baseline, {baseline}, is best.")
     if len(ranked) > 1 and ranked[1] is not base:
         lines.append(compare(best, ranked[1], "the runner-up"))
+    return lines + _status_notes(summary)
+
+
+def _status_notes(summary: list[dict]) -> list[str]:
+    """Sentences on the runs left out of the comparison: failed, needing attention, unfinished."""
+    lines = []
     failed = [f"{r['setting']} ({r['failed']} of {r['failed'] + r['seeds']})"
               for r in summary if r["failed"]]
     if failed:
         lines.append("Runs that failed (e.g. diverged): " + ", ".join(failed) + ".")
-    unfinished = [r["setting"] for r in summary if r["unfinished"]]
+    attention = [f"{r['setting']} ({r['attention']})" for r in summary if r.get("attention")]
+    if attention:
+        lines.append("Needs attention, retried when the sweep runs again (excluded above): "
+                     + "; ".join(attention) + ".")
+    unfinished = [r["setting"] for r in summary if r["unfinished"] and not r.get("attention")]
     if unfinished:
         lines.append("Not finished yet (excluded above): " + ", ".join(unfinished) + ".")
     return lines

@@ -53,6 +53,7 @@ from . import (
     models,
     runlog,
     runtime,
+    tblog,
 )
 from .batches import Batches
 from .config import TrainConfig
@@ -69,7 +70,8 @@ __all__ = ["DataChangedError", "TrainResult", "Trainer", "TrainingDiverged", "ma
 # name another folder, e.g. after a re-download: the images' identity is checked instead.)
 RESUMABLE = frozenset({"data", "epochs", "max_steps", "run_dir", "resume", "device", "compile",
                        "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
-                       "eval_samples", "cuda_graphs", "doctor", "checkpoint_minutes"})
+                       "eval_samples", "cuda_graphs", "doctor", "checkpoint_minutes",
+                       "tensorboard"})
 CURVES_SECONDS = 60.0  # redraw losses.png and d_outputs.png at most this often (and at the end)
 
 
@@ -135,6 +137,7 @@ class Trainer:
         self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
         self.window = Window(self.device)
         self.writer: background.BackgroundWriter | None = None  # while fit() runs, on rank 0
+        self.tb: tblog.TensorBoardLog | None = None  # likewise, when cfg.tensorboard
         self.last_checkpoint_time = time.monotonic()
         self._resume_or_start()
 
@@ -372,11 +375,22 @@ class Trainer:
         self.last_checkpoint_time = time.monotonic()
 
     def _log(self, row: dict) -> None:
-        """Append a row to stats.jsonl, through the background writer when there is one."""
+        """Append a row to stats.jsonl (and TensorBoard), through the background writer when
+        there is one."""
         if self.writer is None:
             self.run.append_stats(row)
         else:
-            self.writer.submit("stats.jsonl", self.run.append_stats, row)
+            self.writer.submit("stats.jsonl", self._write_row, row)
+
+    def _write_row(self, row: dict) -> None:
+        self.run.append_stats(row)
+        if self.tb is not None:
+            self.tb.row(row)
+
+    def _write_samples(self, grid: torch.Tensor, number: int, step: int) -> None:
+        self.run.save_samples(grid, number)
+        if self.tb is not None:
+            self.tb.samples(grid, step)
 
     def evaluate(self) -> dict:
         """SWD and the diversity ratio of the current samples (EMA when on, and then the raw G
@@ -552,8 +566,8 @@ class Trainer:
                              best=best)
         if self.is_main:
             grid = sample(self.ema.model if self.ema else self.G, self.fixed_noise).cpu()
-            self.writer.submit(f"samples/epoch_{number:04d}.png", self.run.save_samples, grid,
-                               number)
+            self.writer.submit(f"samples/epoch_{number:04d}.png", self._write_samples, grid,
+                               number, self.step)
             self._plot_curves(force=self.done())
 
     def _plot_curves(self, force: bool = False) -> None:
@@ -577,6 +591,10 @@ class Trainer:
         """Train to the end (or max_steps); every file is complete on disk when it returns,
         and also when it raises."""
         self.writer = background.BackgroundWriter() if self.is_main else None
+        # On resume, events after the checkpoint's step are dropped (stats.jsonl keeps that step).
+        self.tb = (tblog.open_log(self.run.path / "tensorboard",
+                                  purge_step=self.step + 1 if self.step else None)
+                   if self.is_main and self.cfg.tensorboard else None)
         self.last_plot_time = self.last_checkpoint_time = time.monotonic()
         self.step_seconds, self.first_step_at = 0.0, None
         try:
@@ -609,8 +627,13 @@ class Trainer:
 
     def _close_writer(self) -> None:
         writer, self.writer = self.writer, None
-        if writer is not None:
-            writer.close()
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            if self.tb is not None:
+                self.tb.close()
+                self.tb = None
 
     def _loop(self) -> None:
         from tqdm.auto import tqdm

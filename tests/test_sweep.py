@@ -4,6 +4,7 @@ sweeps through papermill at quick scale (resumed, skipped, failed, two runs at o
 import json
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -262,3 +263,39 @@ def test_papermill_stopped_by_a_sigint_of_its_own_leaves_the_run_unmarked(tmp_pa
     worker.join(180)
     assert result["out"].status == "interrupted"
     assert sweep.marker(run.path) is None and sweep.state(run) in ("new", "partial")
+
+
+# --- errors a retry can fix (a stub notebook: orchestration only, no training) -----------------
+STUB = Path(__file__).resolve().parent / "stub_train.ipynb"
+
+
+def test_a_run_whose_data_changed_needs_attention_and_is_retried(tmp_path):
+    error = ("DataChangedError: cannot resume run: its data changed since the checkpoint "
+             "(1 file differs (first: images/7_2007.jpg))")
+    (out,) = sweep.run_sweep(tmp_path, ["hard"], 1, notebook=STUB, echo=lambda *_: None,
+                             error=error)
+    assert out.status == "attention" and out.error == error
+    assert sweep.marker(out.run.path)["status"] == "attention"
+    assert sweep.state(out.run) != "failed"  # not given up on
+    (again,) = sweep.run_sweep(tmp_path, ["hard"], 1, notebook=STUB, echo=lambda *_: None,
+                               error=error)
+    assert again.status == "attention"  # tried again, not skipped
+    (fixed,) = sweep.run_sweep(tmp_path, ["hard"], 1, notebook=STUB, echo=lambda *_: None)
+    assert fixed.status == "finished"
+
+
+def test_needs_attention_is_listed_in_the_summary_and_conclusions(tmp_path):
+    sweep.run_sweep(tmp_path, ["hard", "real0.9"], 1, notebook=STUB, echo=lambda *_: None,
+                    error="OutOfMemoryError: CUDA out of memory")
+    summary = sweep.summarise(sweep.collect(tmp_path))
+    assert [r["attention"] for r in summary] == ["seed 0: OutOfMemoryError: CUDA out of memory"] * 2
+    assert all(r["failed"] == 0 for r in summary)
+    text = " ".join(sweep.conclusions(summary))
+    assert "Needs attention, retried when the sweep runs again" in text
+    assert "hard (seed 0: OutOfMemoryError: CUDA out of memory)" in text
+
+
+def test_an_error_a_retry_cannot_fix_is_still_a_failure(tmp_path):
+    (out,) = sweep.run_sweep(tmp_path, ["hard"], 1, notebook=STUB, echo=lambda *_: None,
+                             error="ValueError: lr_d=2.0 is invalid")
+    assert out.status == "failed" and sweep.state(out.run) == "failed"

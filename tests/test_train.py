@@ -412,3 +412,31 @@ def test_resume_with_nothing_to_resume_says_so_and_starts_fresh(tmp_path, faces,
            "run there" in out
     record = json.loads((result.run_dir / "config.json").read_text())
     assert "starting a fresh run" in record["started_fresh"] and result.step == 8
+
+
+def tensorboard_events(run_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0,
+                                                                          "scalars": 0})
+    events.Reload()
+    return events
+
+
+def test_tensorboard_events_hold_the_stats_the_samples_and_survive_a_resume(tmp_path, faces):
+    cfg = tiny(tmp_path, epochs=2, eval_every=1, eval_samples=32, recipe="stable")
+    first = train.train(dataclasses.replace(cfg, max_steps=12), faces, progress=False)
+    resumed = train.train(dataclasses.replace(cfg, resume=True), faces, progress=False)
+    rows = [r for r in resumed.stats if "loss_d" in r]
+    events = tensorboard_events(resumed.run_dir)
+    tags = events.Tags()
+    assert {"loss/D", "loss/G", "D/D(x)", "D/D(G(z))", "D/accuracy", "speed/images per s",
+            "quality/SWD", "quality/SWD raw G", "quality/diversity"} <= set(tags["scalars"])
+    steps = [e.step for e in events.Scalars("loss/D")]
+    assert steps == [r["step"] for r in rows] == [3, 6, 8, 9, 12, 15, 16]  # no step twice
+    values = [e.value for e in events.Scalars("D/D(x)")]
+    assert values == pytest.approx([r["d_real"] for r in rows], abs=1e-6)
+    evals = [r for r in resumed.stats if "swd" in r]
+    assert [e.step for e in events.Scalars("quality/SWD")] == [r["step"] for r in evals]
+    assert [e.step for e in events.Images("samples/fixed noise")] == [8, 12, 16]
+    assert first.step == 12

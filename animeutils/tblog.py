@@ -1,0 +1,60 @@
+"""TensorBoard event files for a run, in ``<run_dir>/tensorboard``: the same scalars as
+``stats.jsonl``, the doctor's diagnoses as text, and the fixed-noise sample grid every epoch,
+through PyTorch's own ``torch.utils.tensorboard``. The trainer calls it from its background
+writer, so it costs the training loop nothing.
+
+Open it in JupyterLab or Colab with ``%load_ext tensorboard`` then
+``%tensorboard --logdir runs`` (every run), or ``tensorboard --logdir runs`` in a terminal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+# stats.jsonl key -> TensorBoard tag (the group before the slash is a section in the UI)
+TAGS = {
+    "loss_d": "loss/D", "loss_g": "loss/G", "r1": "loss/R1 penalty",
+    "d_real": "D/D(x)", "d_fake": "D/D(G(z))", "d_acc": "D/accuracy",
+    "swd": "quality/SWD", "swd_raw": "quality/SWD raw G",
+    "diversity": "quality/diversity", "diversity_raw": "quality/diversity raw G",
+    "images_per_s": "speed/images per s",
+}
+
+
+class TensorBoardLog:
+    """Write rows and sample grids; ``purge_step`` drops events a resumed run will redo."""
+
+    def __init__(self, folder: str | Path, purge_step: int | None = None):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(folder), purge_step=purge_step)
+
+    def row(self, row: dict) -> None:
+        step = row["step"]
+        for key, tag in TAGS.items():
+            if key in row:
+                self.writer.add_scalar(tag, row[key], step)
+        if "diagnosis" in row:
+            self.writer.add_text("doctor", f"**{row['diagnosis']}**: {row['message']}", step)
+
+    def samples(self, images: torch.Tensor, step: int, nrow: int = 8) -> None:
+        """``images`` (N, 3, H, W) in [-1, 1], as one grid."""
+        from torchvision.utils import make_grid
+
+        grid = make_grid(images.float().clamp(-1, 1).add(1).div(2), nrow=nrow, padding=2)
+        self.writer.add_image("samples/fixed noise", grid, step)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def open_log(folder: str | Path, purge_step: int | None = None) -> TensorBoardLog | None:
+    """A log, or None with one line when the ``tensorboard`` package is missing."""
+    try:
+        return TensorBoardLog(folder, purge_step)
+    except ImportError:
+        print("tensorboard is not installed (pip install tensorboard): no TensorBoard events "
+              "for this run; stats.jsonl has the same numbers")
+        return None
