@@ -10,6 +10,10 @@ import pytest
 
 from animeutils import sweep
 
+# Notebook 03's stand-in for orchestration tests: the same parameters, no training, fails or
+# sleeps on demand.
+STUB = Path(__file__).resolve().parent / "stub_train.ipynb"
+
 
 # --- planning ------------------------------------------------------------------------------------
 def test_grids_and_seeds():
@@ -111,25 +115,62 @@ def test_summary_means_stds_and_conclusions(tmp_path):
     assert smooth["swd_best_mean"] == pytest.approx(10.0)
     text = "\n".join(sweep.conclusions(summary))
     assert "1. real0.9 10.00 ± 0.40; 2. hard 21.00 ± 0.50" in text
-    assert "real0.9 beats the baseline hard by 11.00 (52 %)" in text
-    assert "a real difference at this scale" in text
+    assert "real0.9 vs hard: difference -11.00 in swd_end, 95 % interval [" in text
+    assert "real0.9 is better." in text
     assert "hard (1 of 4)" in text
     table = sweep.table_markdown(summary)
     assert "| real0.9 | 3 | 0 | 10.0 ± 0.4 |" in table
 
 
-def test_conclusions_call_a_gap_inside_the_spread_noise():
-    def row(name, mean, std):
-        return {"setting": name, "seeds": 2, "failed": 0, "unfinished": 0,
-                "swd_end_mean": mean, "swd_end_std": std}
+def planted(name, values):
+    """A summary row of a setting whose seeds scored ``values``."""
+    return {"setting": name, "seeds": len(values), "failed": 0, "unfinished": 0,
+            "attention": "", "swd_end_mean": statistics.fmean(values),
+            "swd_end_std": statistics.stdev(values) if len(values) > 1 else math.nan}
 
-    text = " ".join(sweep.conclusions([row("hard", 10.0, 1.0), row("flip0.05", 9.0, 0.8)]))
-    assert "flip0.05 beats the baseline hard by 1.00" in text
-    assert "not a reliable difference" in text
-    text = " ".join(sweep.conclusions([row("hard", 8.0, 1.0), row("flip0.05", 9.0, 0.8)]))
-    assert "The baseline, hard, is best" in text
-    one_seed = [row("hard", 10.0, math.nan), row("real0.9", 5.0, math.nan)]
-    assert "no evidence either way" in " ".join(sweep.conclusions(one_seed))
+
+def test_welch_interval_and_p_value_match_scipy_on_the_raw_seeds():
+    from scipy import stats
+
+    a, b = [100.0, 104.0, 97.0], [120.0, 131.0, 118.0, 125.0]
+    diff, low, high, df, p = sweep.welch(statistics.fmean(a), statistics.stdev(a), 3,
+                                         statistics.fmean(b), statistics.stdev(b), 4)
+    expected = stats.ttest_ind(a, b, equal_var=False)
+    assert p == pytest.approx(expected.pvalue)
+    assert diff == pytest.approx(statistics.fmean(a) - statistics.fmean(b))
+    ci = expected.confidence_interval(0.95)
+    assert (low, high) == pytest.approx((ci.low, ci.high))
+    assert 3 < df < 5
+
+
+def test_holm_adjusts_in_step_down_order():
+    assert sweep.holm([0.01, 0.04, 0.03, math.nan]) == pytest.approx([0.03, 0.06, 0.06, math.nan],
+                                                                      nan_ok=True)
+
+
+def test_a_planted_gap_is_found_a_gap_inside_the_noise_is_not_one_seed_is_no_evidence():
+    base = planted("hard", [200.0, 190.0, 210.0])
+    real = planted("real0.9", [100.0, 105.0, 95.0])  # a gap of 100, spreads of 5-10
+    noise = planted("flip0.05", [190.0, 215.0, 185.0])  # inside the spread
+    text = " ".join(sweep.conclusions([base, real, noise]))
+    assert "corrected for 2 comparisons" in text
+    assert "real0.9 vs hard: difference -100.00" in text and "real0.9 is better." in text
+    assert "flip0.05 vs hard" in text and "no evidence of a difference." in text
+    (comparison,) = [c for c in sweep.compare([base, noise], "hard") if c.setting == "flip0.05"]
+    assert comparison.low < 0 < comparison.high and not comparison.evidence
+    one = " ".join(sweep.conclusions([base, planted("real0.99", [50.0])]))
+    assert "fewer than two seeds on a side" in one and "no evidence either way" in one
+
+
+def test_the_correction_can_turn_a_lucky_gap_into_no_evidence():
+    base = planted("hard", [100.0, 101.0, 99.0])
+    lucky = planted("noise0.3", [97.5, 98.5, 97.0])  # p = 0.036 on its own
+    (alone,) = sweep.compare([base, lucky], "hard")
+    assert alone.p < 0.05 and alone.evidence
+    others = [planted(f"real0.9_fake{v}", [100.0, 101.5, 99.5]) for v in ("0.01", "0.005")]
+    many = {c.setting: c for c in sweep.compare([base, lucky, *others], "hard")}
+    assert many["noise0.3"].p_holm == pytest.approx(3 * alone.p)  # the smallest of 3, x3
+    assert not many["noise0.3"].evidence  # picked from three, it is no longer evidence
 
 
 def test_csv_round_trip(tmp_path):
@@ -191,13 +232,14 @@ def test_a_sweep_runs_skips_finished_runs_and_resumes_longer_ones(tmp_path, quic
     assert sweep.run_summary(tmp_path / "hard/seed0")["steps"] == 2 * before["step"]
 
 
-def test_a_failed_run_is_recorded_with_its_error_and_not_retried(tmp_path, quick):
+def test_a_failed_run_is_recorded_with_its_error_and_not_retried(tmp_path):
     missing = tmp_path / "no_such_folder"
-    (out,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, data=str(missing))
+    error = f"DataError: image folder not found: {missing} (check the path given as data=...)"
+    (out,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, notebook=STUB, error=error)
     assert out.status == "failed"
     assert "no_such_folder" in out.error and "\n" not in out.error
     assert sweep.marker(out.run.path)["status"] == "failed"
-    (again,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, data=str(missing))
+    (again,) = sweep.run_sweep(tmp_path / "sweep", ["hard"], 1, notebook=STUB, error=error)
     assert again.status == "skipped-failed" and again.error == out.error
 
 
@@ -206,12 +248,12 @@ def test_notebook_03_is_found_in_a_clone_or_downloaded_once(tmp_path, monkeypatc
     assert sweep.raw_url("notebooks/03_train.ipynb") == (
         "https://raw.githubusercontent.com/anime-dcgan/anime-dcgan/main/notebooks/03_train.ipynb")
     # Outside a clone (Colab): fetched from the repository into the runs folder, once.
-    monkeypatch.setattr(sweep, "NOTEBOOK", tmp_path / "absent" / "03_train.ipynb")
+    monkeypatch.setattr(sweep.notebook03, "NOTEBOOK", tmp_path / "absent" / "03_train.ipynb")
     monkeypatch.setenv("ANIMEUTILS_RUNS", str(tmp_path / "runs"))
     served = tmp_path / "served.ipynb"
-    served.write_bytes(sweep.Path(sweep.__file__).parents[1].joinpath(
+    served.write_bytes(Path(sweep.__file__).parents[2].joinpath(
         "notebooks", "03_train.ipynb").read_bytes())
-    monkeypatch.setattr(sweep, "raw_url", lambda path: served.as_uri())
+    monkeypatch.setattr(sweep.notebook03, "raw_url", lambda path: served.as_uri())
     got = sweep.training_notebook()
     assert got == tmp_path / "runs" / "_notebooks" / "03_train.ipynb"
     assert got.read_bytes() == served.read_bytes()
@@ -224,7 +266,7 @@ def test_notebook_03_is_found_in_a_clone_or_downloaded_once(tmp_path, monkeypatc
         sweep.training_notebook("nope.ipynb")
 
 
-def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path, quick):
+def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path):
     calls = []
 
     def interrupt_after_the_first_run(line):  # as Ctrl-C would, while another run is going
@@ -232,7 +274,7 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path,
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    shared = {"epochs": 2, "data": "synthetic"}
+    shared = {"epochs": 2, "data": "synthetic", "seconds": 4.0, "notebook": STUB}
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(tmp_path, ["hard"], 2, devices=["cpu", "cpu"],
                         echo=interrupt_after_the_first_run, **shared)
@@ -244,16 +286,16 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path,
     assert sorted(o.status for o in again) == ["finished", "skipped-finished"]
 
 
-def test_papermill_stopped_by_a_sigint_of_its_own_leaves_the_run_unmarked(tmp_path, quick):
+def test_papermill_stopped_by_a_sigint_of_its_own_leaves_the_run_unmarked(tmp_path):
     # Ctrl-C in a terminal, or a notebook's stop button, signals papermill directly.
     import signal
     import threading
     import time
 
-    (run,) = sweep.plan(tmp_path, ["hard"], 1, epochs=2, data="synthetic")
+    (run,) = sweep.plan(tmp_path, ["hard"], 1, STUB, epochs=2, data="synthetic", seconds=60.0)
     stopper, result = sweep.Stopper(), {}
-    worker = threading.Thread(target=lambda: result.update(out=sweep.execute(run,
-                                                                             stopper=stopper)))
+    worker = threading.Thread(target=lambda: result.update(out=sweep.execute(
+        run, notebook=STUB, stopper=stopper)))
     worker.start()
     log, deadline = run.path / "papermill.log", time.time() + 120
     while time.time() < deadline and not (log.exists() and "Executing" in log.read_text()):
@@ -266,7 +308,6 @@ def test_papermill_stopped_by_a_sigint_of_its_own_leaves_the_run_unmarked(tmp_pa
 
 
 # --- errors a retry can fix (a stub notebook: orchestration only, no training) -----------------
-STUB = Path(__file__).resolve().parent / "stub_train.ipynb"
 
 
 def test_a_run_whose_data_changed_needs_attention_and_is_retried(tmp_path):

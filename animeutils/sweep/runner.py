@@ -1,0 +1,206 @@
+"""Running the planned runs: notebook 03 through papermill in child processes, one run per device
+at a time, each marked when it ends; interrupts stop the children and leave their runs to
+resume; errors a retry can fix leave the run "needing attention", not failed."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .. import atomic
+from . import notebook03
+from .planning import MARKER, Run, marker, plan, state
+
+# Errors a retry can fix: the run is not marked failed but "attention" (retried next time, and
+# listed in the summary with its error line).
+RETRYABLE = ("DataChangedError", "OutOfMemoryError", "MemoryError", "KeyboardInterrupt")
+
+
+@dataclass
+class Outcome:
+    run: Run
+    status: str  # "finished", "failed", "attention", "interrupted", "skipped-finished", ...
+    seconds: float = 0.0
+    error: str = ""
+
+
+def _error_of(executed: Path) -> str:
+    """``ename: evalue`` of the failing cell of an executed notebook, if it has one."""
+    try:
+        cells = json.loads(executed.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    for cell in cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"{out.get('ename')}: {out.get('evalue')}"
+    return ""
+
+
+# papermill's command line, with Ctrl-C turned back on: a sweep started in the background (`&`
+# in a script, some CI runners) passes an *ignored* SIGINT to its children, and Python keeps an
+# ignored SIGINT ignored, so that papermill could not be stopped.
+_INTERRUPTIBLE_PAPERMILL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'papermill'; runpy.run_module('papermill', run_name='__main__')")
+
+
+class Stopper:
+    """The papermill processes of a sweep, so that an interrupt (Ctrl-C, the notebook's stop
+    button) stops them too and their runs are left unmarked, to resume next time."""
+
+    def __init__(self):
+        self.stopping = threading.Event()
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def start(self, cmd, **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self.stopping.is_set():
+                raise KeyboardInterrupt
+            proc = subprocess.Popen(cmd, **kwargs)
+            self._live.add(proc)
+        return proc
+
+    def wait(self, proc: subprocess.Popen) -> int:
+        try:
+            return proc.wait()
+        finally:
+            with self._lock:
+                self._live.discard(proc)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """SIGINT to every running papermill (it shuts its kernel down), SIGKILL after grace."""
+        with self._lock:
+            self.stopping.set()
+            live = list(self._live)
+        for proc in live:
+            proc.send_signal(signal.SIGINT)
+        for proc in live:
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def execute(run: Run, *, device: str | None = None, notebook: str | Path | None = None,
+            kernel_name: str | None = None, stopper: Stopper | None = None) -> Outcome:
+    """Run notebook 03 for one run through papermill (a child process) and write its marker."""
+    stopper = stopper or Stopper()
+    run.path.mkdir(parents=True, exist_ok=True)
+    params = {**run.params, **({"device": device} if device else {})}
+    params_file = run.path / "sweep_params.json"  # JSON is YAML: papermill -f reads it
+    atomic.write_text(params_file, json.dumps(params, indent=1))
+    executed = run.path / "03_train.ipynb"
+    notebook = notebook03.training_notebook(notebook)
+    cmd = [sys.executable, "-c", _INTERRUPTIBLE_PAPERMILL, str(notebook), str(executed), "-f",
+           str(params_file), "--cwd", str(Path(notebook).parent), "--no-progress-bar"]
+    if kernel_name:
+        cmd += ["-k", kernel_name]
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # figures in the notebook
+    # A kernelspec that says just "python" must find this interpreter first.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    started, start = time.time(), time.perf_counter()
+    with open(run.path / "papermill.log", "w") as log:
+        returncode = stopper.wait(stopper.start(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                                env=env))
+    seconds = time.perf_counter() - start
+    if returncode == 0:
+        status, error = "finished", ""
+    else:
+        error = _error_of(executed) or f"papermill exited with {returncode}; see " \
+                                       f"{run.path / 'papermill.log'}"
+        status = "failed"
+        log_tail = (run.path / "papermill.log").read_text(errors="replace")[-2000:]
+        # A SIGINT to the whole process group (Ctrl-C in a terminal, a notebook's stop button)
+        # reaches papermill directly: it says "Aborted!" and exits with status 1.
+        if (returncode < 0 or stopper.stopping.is_set() or "KeyboardInterrupt" in error
+                or "Aborted!" in log_tail):
+            # Interrupted, not a result: no marker, so the next sweep resumes this run.
+            return Outcome(run, "interrupted", seconds, error)
+        if error.split(":")[0] in RETRYABLE or "out of memory" in error.lower():
+            status = "attention"  # e.g. its data changed, or the GPU ran out: fix, re-run
+    atomic.write_text(run.path / MARKER, json.dumps(
+        {"status": status, "params": run.params, "device": device or params.get("device"),
+         "started": round(started, 3), "seconds": round(seconds, 1), "error": error,
+         "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
+    return Outcome(run, status, seconds, error)
+
+
+def default_devices() -> list[str | None]:
+    """One worker per CUDA device when there are several; else one worker (the notebook picks)."""
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return [f"cuda:{i}" for i in range(n)] if n > 1 else [None]
+
+
+def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3, *,
+              reuse: bool = True, devices: list[str | None] | None = None,
+              notebook: str | Path | None = None, kernel_name: str | None = None,
+              echo=print, **params) -> list[Outcome]:
+    """Plan the sweep and run what is not done yet, one run per device at a time.
+
+    ``reuse=False`` deletes the sweep's run folders first and trains everything again.
+    ``devices``: e.g. ``["cuda:0", "cuda:1"]``; default :func:`default_devices`."""
+    runs = plan(sweep_dir, grid, seeds, notebook, **params)
+    if not reuse:
+        for run in runs:
+            shutil.rmtree(run.path, ignore_errors=True)
+    devices = list(devices) if devices else default_devices()
+    outcomes: dict[str, Outcome] = {}
+    todo = []
+    for run in runs:
+        s = state(run)
+        if s in ("finished", "failed"):
+            outcomes[run.name] = Outcome(run, f"skipped-{s}", 0.0, marker(run.path)["error"])
+        else:
+            todo.append((run, s))
+    echo(f"sweep {Path(sweep_dir)}: {len(runs)} runs, {len(runs) - len(todo)} already done, "
+         f"{len(todo)} to train on {', '.join(d or 'the default device' for d in devices)}")
+    free: queue.Queue = queue.Queue()
+    for d in devices:
+        free.put(d)
+
+    stopper = Stopper()
+
+    def work(item):
+        run, _ = item
+        device = free.get()
+        try:
+            return execute(run, device=device, notebook=notebook, kernel_name=kernel_name,
+                           stopper=stopper)
+        finally:
+            free.put(device)
+
+    count = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        futures = {pool.submit(work, item): item for item in todo}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                out = future.result()
+                count += 1
+                run, before = futures[future]
+                note = " (resumed)" if before == "partial" else ""
+                detail = f": {out.error}" if out.error else ""
+                status = "needs attention" if out.status == "attention" else out.status
+                echo(f"[{count}/{len(todo)}] {run.name}{note} {status} in "
+                     f"{out.seconds:.0f} s{detail}")
+                outcomes[run.name] = out
+        except KeyboardInterrupt:
+            for f in futures:
+                f.cancel()
+            stopper.stop()
+            echo("interrupted: finished runs are kept; run the sweep again to resume the rest")
+            raise
+    return [outcomes[r.name] for r in runs]
