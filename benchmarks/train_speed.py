@@ -141,10 +141,11 @@ def build_trainer(flags: dict, batch: int, dataset, device: torch.device, run_di
                       cuda_graphs=bool(flags.get("cuda_graphs")), log_every=50,
                       run_dir=str(run_dir))
     trainer = train.Trainer(cfg, dataset, progress=False)
+    cfg = trainer.cfg  # with the recipe's values filled in
     if not flags.get("resident"):  # each batch gathered in host memory and copied over
         trainer.batches = Batches(dataset.images, batch, device=device, seed=seed,
                                   channels_last=cfg.channels_last, resident=False)
-    if not flags.get("fused") and device.type == "cuda":  # torch's default Adam (foreach)
+    if not flags.get("fused"):  # torch's default Adam (foreach on CUDA)
         adam = dict(betas=(cfg.beta1, cfg.beta2), fused=False)
         trainer.opt_g = torch.optim.Adam(trainer.G.parameters(), lr=cfg.lr_g, **adam)
         trainer.opt_d = torch.optim.Adam(trainer.D.parameters(), lr=cfg.lr_d, **adam)
@@ -164,7 +165,7 @@ def time_trainer(trainer, steps: int, warmup: int, per_step_sync: bool) -> tuple
     start = time.perf_counter()
     for _ in range(warmup):
         trainer.train_step(next(batches))
-    trainer.window.tolist()
+    trainer.window.read()
     sync(device)
     warm = time.perf_counter() - start
     start = time.perf_counter()
@@ -172,7 +173,7 @@ def time_trainer(trainer, steps: int, warmup: int, per_step_sync: bool) -> tuple
         trainer.train_step(next(batches))
         # .item() every step, as the examples do, or the real loop's read every log_every steps
         if per_step_sync or (i + 1) % trainer.cfg.log_every == 0:
-            trainer.window.tolist()
+            trainer.window.read()
     sync(device)
     return steps * trainer.cfg.batch_size / (time.perf_counter() - start), warm
 
@@ -220,12 +221,14 @@ def check(args, dataset, device: torch.device, tmp: Path) -> None:
     fast = build_trainer(rung_flags(top), batch, dataset, device, tmp / "check_fast",
                          width=args.g_features)
     first = next(ref.batches.epoch(0))
-    ref.train_step(first)
-    fast.train_step(first.contiguous(memory_format=torch.channels_last
-                                     if fast.cfg.channels_last else torch.contiguous_format))
+    a_stats = ref.train_step(first)
+    b_stats = fast.train_step(first.contiguous(memory_format=torch.channels_last
+                                               if fast.cfg.channels_last
+                                               else torch.contiguous_format))
     print(f"check: eager fp32 vs '{RUNGS[top][0]}' (cumulative), batch {batch}")
-    names = ("loss_d", "loss_g", "D(x)", "D(G(z))")
-    for name, a, b in zip(names, ref.window.tolist(), fast.window.tolist()):
+    for key, name in (("loss_d", "loss_d"), ("loss_g", "loss_g"), ("d_real", "D(x)"),
+                      ("d_fake", "D(G(z))")):
+        a, b = a_stats[key].item(), b_stats[key].item()
         print(f"  first step {name:8} fp32 {a:.5f}  fast {b:.5f}  |diff| {abs(a - b):.5f}")
     for label, m_ref, m_fast in (("G", ref.G, fast.G), ("D", ref.D, fast.D)):
         errors = []
@@ -242,21 +245,20 @@ def check(args, dataset, device: torch.device, tmp: Path) -> None:
     streams = stream(ref), stream(fast)
     next(streams[0]), next(streams[1])  # the first batch is done
     for t in (ref, fast):
-        t._reset_window()
+        t.window.reset(t.step)
     for step in range(2, args.check + 1):
         for t, s in zip((ref, fast), streams):
             t.train_step(next(s))
         if step % 50 == 0 or step == args.check:
             rows = []
             for t in (ref, fast):
-                w = t.window / max(t.window_steps, 1)
-                rows.append(w.tolist())
-                bad = int(t.first_bad)
+                sums, bad = t.window.read()
+                rows.append({k: v / max(t.window.steps, 1) for k, v in sums.items()})
                 if bad >= 0:
                     print(f"  NaN/inf at step {bad} in {'fp32' if t is ref else 'fast'}")
-                t._reset_window()
-            print(f"  {step:5d}  {rows[0][2]:9.3f} {rows[1][2]:9.3f}  {rows[0][3]:12.3f} "
-                  f"{rows[1][3]:12.3f}", flush=True)
+                t.window.reset(t.step)
+            print(f"  {step:5d}  {rows[0]['d_real']:9.3f} {rows[1]['d_real']:9.3f}  "
+                  f"{rows[0]['d_fake']:12.3f} {rows[1]['d_fake']:12.3f}", flush=True)
 
 
 def profile(args, dataset, device: torch.device, tmp: Path) -> None:
@@ -286,7 +288,8 @@ def build_cfg(args, device, tmp, batch):
     return TrainConfig(data="synthetic", arch=args.arch, latent_dim=latent,
                        g_features=args.g_features, d_features=args.d_features,
                        batch_size=batch, max_images=args.images, device=str(device),
-                       compile=args.compile, log_every=50, run_dir=str(Path(tmp) / "run"))
+                       compile=args.compile, log_every=50,
+                       run_dir=str(Path(tmp) / "run")).validate()  # the textbook recipe
 
 
 def main() -> None:
