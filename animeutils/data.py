@@ -128,6 +128,17 @@ class FaceDataset:
         return "\n".join(lines)
 
 
+def manifest_changes(old: dict[str, str], new: dict[str, str]) -> str:
+    """What differs between two {relative path: content digest} manifests, in a few words:
+    "3 files differ (first: images/12_2005.jpg), 1 file removed (first: ...)"."""
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    added, removed = sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
+    parts = [f"{len(v)} file{'s' if len(v) > 1 else ''} {what} (first: {v[0]})"
+             for v, what in ((changed, "differ" if len(changed) > 1 else "differs"),
+                             (added, "added"), (removed, "removed")) if v]
+    return ", ".join(parts) or "the same files, decoded with other settings"
+
+
 def _check_size(image_size: int) -> int:
     if not isinstance(image_size, int) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
         raise ValueError(

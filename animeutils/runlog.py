@@ -91,6 +91,12 @@ class RunDir:
         path = self.path / "data_manifest.json"
         return json.loads(path.read_text()) if path.exists() else None
 
+    def add_timing(self, entry: dict) -> None:
+        """Append one training session's wall-clock account to config.json's ``timing``."""
+        record = json.loads((self.path / "config.json").read_text())
+        record["timing"] = [*record.get("timing", []), entry]
+        self.write_config(record)
+
     def append_stats(self, row: dict) -> None:
         with open(self.stats_path, "a") as fh:
             fh.write(json.dumps(row) + "\n")

@@ -19,10 +19,11 @@ def quick_mode(flag: bool | None = None) -> bool:
     return os.environ.get(QUICK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-# Scales of a training run. Demo: what a 2-core CPU trains in about 3 minutes (500 steps);
-# quick: what CI runs in seconds. Values are caps: a smaller setting given by the user is kept.
+# Scales of a training run. Demo: 1,500 steps, where the stable recipe draws varied,
+# recognisable faces (docs/recipes.md), in several minutes on a 2-core CPU; quick: what CI runs
+# in seconds. Values are caps: a smaller setting given by the user is kept.
 DEMO_SCALE = {"g_features": 32, "d_features": 32, "batch_size": 64, "max_images": 8000,
-              "epochs": 4, "eval_samples": 512}
+              "epochs": 12, "eval_samples": 512}
 QUICK_SCALE = {"g_features": 8, "d_features": 8, "batch_size": 32, "max_images": 256,
                "epochs": 2, "num_samples": 16, "log_every": 4, "eval_samples": 64}
 
@@ -40,7 +41,7 @@ def training_scale(cfg, demo: bool | None = None, quick: bool | None = None):
             cfg = dataclasses.replace(cfg, data="synthetic")
     elif demo or (demo is None and device(cfg.device).type == "cpu"):
         why = "demo=True" if demo else "no GPU found"
-        caps, name = DEMO_SCALE, (f"CPU DEMO scale ({why}): minutes, faces start to appear; "
+        caps, name = DEMO_SCALE, (f"CPU DEMO scale ({why}): minutes, faces appear; "
                                   "pass demo=False (papermill: -p demo False) for full scale")
     else:
         return cfg, f"FULL scale on {device(cfg.device)}: the configuration as given"

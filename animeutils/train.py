@@ -53,13 +53,14 @@ from . import (
     models,
     runlog,
     runtime,
-    tblog,
 )
 from .batches import Batches
 from .config import TrainConfig
+from .data import manifest_changes
 from .devicestats import Window
 from .doctor import Doctor
 from .ema import EMA
+from .recorder import Recorder, write_checkpoint
 from .sampling import sample
 from .sources import DataError
 
@@ -136,8 +137,8 @@ class Trainer:
         self.step = 0  # optimiser steps so far (each one real batch per rank)
         self.epoch, self.batch = 0, 0  # position: epochs completed, batches done in this one
         self.window = Window(self.device)
-        self.writer: background.BackgroundWriter | None = None  # while fit() runs, on rank 0
-        self.tb: tblog.TensorBoardLog | None = None  # likewise, when cfg.tensorboard
+        self.out: Recorder | None = None  # the background writer of run outputs, while fit()
+        # runs on rank 0
         self.last_checkpoint_time = time.monotonic()
         self._resume_or_start()
 
@@ -341,18 +342,12 @@ class Trainer:
 
     def _data_changes(self) -> str:
         """What differs from the run's data_manifest.json, in a few words."""
-        old = self.run.read_manifest()
-        new = self.dataset.manifest()
+        old, new = self.run.read_manifest(), self.dataset.manifest()
         if old is None or not new:
             used = json.loads((self.run.path / "config.json").read_text())["data_used"]
             return (f"was {used.get('source')} with {used.get('num_images')} images, now "
                     f"{self.dataset.source.kind} with {len(self.dataset)}")
-        changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
-        added, removed = sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
-        parts = [f"{len(v)} file{'s' if len(v) > 1 else ''} {what} (first: {v[0]})"
-                 for v, what in ((changed, "differ" if len(changed) > 1 else "differs"),
-                                 (added, "added"), (removed, "removed")) if v]
-        return ", ".join(parts) or "the decoding settings differ"
+        return manifest_changes(old, new)
 
     def save_checkpoint(self, keep: bool = False, best: bool = False) -> None:
         """Write last.pt (and a kept copy, and best.pt) from rank 0; every rank must call it.
@@ -367,30 +362,18 @@ class Trainer:
             paths.append(self.run.checkpoints / f"epoch_{self.epoch:04d}.pt")
         if best:
             paths.append(self.run.checkpoints / "best.pt")
-        if self.writer is None:
-            _write_checkpoint(state, paths)
+        if self.out is None:
+            write_checkpoint(state, paths)
         else:
-            self.writer.submit_checkpoint(f"checkpoint {paths[0]}", _write_checkpoint,
-                                          background.to_host(state), paths)
+            self.out.checkpoint(state, paths)
         self.last_checkpoint_time = time.monotonic()
 
     def _log(self, row: dict) -> None:
-        """Append a row to stats.jsonl (and TensorBoard), through the background writer when
-        there is one."""
-        if self.writer is None:
+        """Append a row to stats.jsonl (and TensorBoard): in the background while fit() runs."""
+        if self.out is None:
             self.run.append_stats(row)
         else:
-            self.writer.submit("stats.jsonl", self._write_row, row)
-
-    def _write_row(self, row: dict) -> None:
-        self.run.append_stats(row)
-        if self.tb is not None:
-            self.tb.row(row)
-
-    def _write_samples(self, grid: torch.Tensor, number: int, step: int) -> None:
-        self.run.save_samples(grid, number)
-        if self.tb is not None:
-            self.tb.samples(grid, step)
+            self.out.row(row)
 
     def evaluate(self) -> dict:
         """SWD and the diversity ratio of the current samples (EMA when on, and then the raw G
@@ -515,11 +498,11 @@ class Trainer:
         if self.world > 1:
             self.window.all_reduce_mean()
         sums, first_bad = self.window.read()
-        if self.writer is not None:
-            self.writer.check()  # a failed background write stops the run here, in one line
+        if self.out is not None:
+            self.out.check()  # a failed background write stops the run here, in one line
         if first_bad >= 0:
-            if self.writer is not None:
-                self.writer.wait()  # the checkpoint being written is the last good one
+            if self.out is not None:
+                self.out.wait()  # the checkpoint being written is the last good one
             kept = (f"the last good checkpoint is kept: {self.run.last_checkpoint}"
                     if self.run.last_checkpoint.exists() else "no checkpoint had been written yet")
             raise TrainingDiverged(f"loss became NaN/inf at step {first_bad}; training "
@@ -566,14 +549,8 @@ class Trainer:
                              best=best)
         if self.is_main:
             grid = sample(self.ema.model if self.ema else self.G, self.fixed_noise).cpu()
-            self.writer.submit(f"samples/epoch_{number:04d}.png", self._write_samples, grid,
-                               number, self.step)
-            self._plot_curves(force=self.done())
-
-    def _plot_curves(self, force: bool = False) -> None:
-        if force or time.monotonic() - self.last_plot_time >= CURVES_SECONDS:
-            self.writer.submit("curves", self.run.plot_curves)
-            self.last_plot_time = time.monotonic()
+            self.out.samples(grid, number, self.step)
+            self.out.curves(force=self.done())
 
     def _checkpoint_due(self) -> bool:
         """A mid-epoch checkpoint every ``checkpoint_minutes`` (rank 0's clock decides)."""
@@ -590,20 +567,17 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train to the end (or max_steps); every file is complete on disk when it returns,
         and also when it raises."""
-        self.writer = background.BackgroundWriter() if self.is_main else None
-        # On resume, events after the checkpoint's step are dropped (stats.jsonl keeps that step).
-        self.tb = (tblog.open_log(self.run.path / "tensorboard",
-                                  purge_step=self.step + 1 if self.step else None)
-                   if self.is_main and self.cfg.tensorboard else None)
-        self.last_plot_time = self.last_checkpoint_time = time.monotonic()
+        self.out = Recorder(self.run, tensorboard=self.cfg.tensorboard, resumed_step=self.step,
+                            curves_seconds=CURVES_SECONDS) if self.is_main else None
+        self.last_checkpoint_time = time.monotonic()
         self.step_seconds, self.first_step_at = 0.0, None
         try:
             self._loop()
         except BaseException:
             with contextlib.suppress(background.WriteError):  # the first error is the story
-                self._close_writer()
+                self._close_outputs()
             raise
-        self._close_writer()
+        self._close_outputs()
         if self.is_main and self.first_step_at is not None:
             self._record_timing()
         sampler = self.ema.model if self.ema else self.G
@@ -611,29 +585,21 @@ class Trainer:
                            runlog.read_stats(self.run.path), finished=self.done())
 
     def _record_timing(self) -> None:
-        """Add this fit's wall-clock account to config.json's ``timing`` list: when the first
-        step started, when the last file was written, and the seconds spent inside training
-        steps (batch + D and G updates; on a GPU these are launch times, as nothing syncs)."""
+        """This fit's wall-clock account, in config.json (see :meth:`RunDir.add_timing`): the
+        seconds inside training steps (batch + D and G updates; on a GPU, launch times, as
+        nothing syncs there) against the wall time from the first step to the last file."""
         ended = time.time()
         wall = ended - self.first_step_at
-        entry = {"first_step_at": round(self.first_step_at, 3), "ended_at": round(ended, 3),
-                 "steps": self.step - self.first_step, "wall_s": round(wall, 3),
-                 "steps_s": round(self.step_seconds, 3),
-                 "outside_steps_share": round(1 - self.step_seconds / wall, 4) if wall else 0.0}
-        path = self.run.path / "config.json"
-        record = json.loads(path.read_text())
-        record["timing"] = [*record.get("timing", []), entry]
-        self.run.write_config(record)
+        self.run.add_timing({
+            "first_step_at": round(self.first_step_at, 3), "ended_at": round(ended, 3),
+            "steps": self.step - self.first_step, "wall_s": round(wall, 3),
+            "steps_s": round(self.step_seconds, 3),
+            "outside_steps_share": round(1 - self.step_seconds / wall, 4) if wall else 0.0})
 
-    def _close_writer(self) -> None:
-        writer, self.writer = self.writer, None
-        try:
-            if writer is not None:
-                writer.close()
-        finally:
-            if self.tb is not None:
-                self.tb.close()
-                self.tb = None
+    def _close_outputs(self) -> None:
+        out, self.out = self.out, None
+        if out is not None:
+            out.close()
 
     def _loop(self) -> None:
         from tqdm.auto import tqdm
@@ -669,11 +635,6 @@ class Trainer:
             if epoch_done:
                 self.epoch, self.batch = self.epoch + 1, 0
             self._end_of_epoch(epoch_done)
-
-
-def _write_checkpoint(state: dict, paths: list[Path]) -> None:
-    for path in paths:
-        checkpoint.save(state, path)
 
 
 def train(cfg: TrainConfig, dataset=None, *, progress: bool = True) -> TrainResult:

@@ -1,0 +1,75 @@
+"""Everything a training run writes while it trains, handed to one background writer: stats
+rows (to ``stats.jsonl`` and TensorBoard), sample grids (PNG, the GIF's next frame, TensorBoard),
+checkpoints (host copies, at most one in flight) and curves (at most every ``curves_seconds``).
+
+The trainer calls it on rank 0 between steps; nothing here waits for a disk unless the writer
+is behind (its queue is bounded). :meth:`close` finishes every write and raises the first
+failure as one line (:class:`animeutils.background.WriteError`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from . import background, checkpoint, runlog, tblog
+
+
+def write_checkpoint(state: dict, paths: list[Path]) -> None:
+    for path in paths:
+        checkpoint.save(state, path)
+
+
+class Recorder:
+    def __init__(self, run: runlog.RunDir, *, tensorboard: bool, resumed_step: int = 0,
+                 curves_seconds: float = 60.0):
+        self.run, self.curves_seconds = run, curves_seconds
+        self.writer = background.BackgroundWriter()
+        # On resume, events after the checkpoint's step are dropped (stats.jsonl keeps it).
+        self.tb = (tblog.open_log(run.path / "tensorboard",
+                                  purge_step=resumed_step + 1 if resumed_step else None)
+                   if tensorboard else None)
+        self.last_curves = time.monotonic()
+
+    def row(self, row: dict) -> None:
+        self.writer.submit("stats.jsonl", self._row, row)
+
+    def _row(self, row: dict) -> None:
+        self.run.append_stats(row)
+        if self.tb is not None:
+            self.tb.row(row)
+
+    def samples(self, grid: torch.Tensor, epoch: int, step: int) -> None:
+        """``grid``: (N, 3, H, W) in [-1, 1] on the CPU, drawn on the training thread."""
+        self.writer.submit(f"samples/epoch_{epoch:04d}.png", self._samples, grid, epoch, step)
+
+    def _samples(self, grid: torch.Tensor, epoch: int, step: int) -> None:
+        self.run.save_samples(grid, epoch)
+        if self.tb is not None:
+            self.tb.samples(grid, step)
+
+    def checkpoint(self, state: dict, paths: list[Path]) -> None:
+        """Copy ``state`` to host memory now; write it to ``paths`` in the background."""
+        self.writer.submit_checkpoint(f"checkpoint {paths[0]}", write_checkpoint,
+                                      background.to_host(state), paths)
+
+    def curves(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.last_curves >= self.curves_seconds:
+            self.writer.submit("curves", self.run.plot_curves)
+            self.last_curves = time.monotonic()
+
+    def check(self) -> None:
+        self.writer.check()
+
+    def wait(self) -> None:
+        self.writer.wait()
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            if self.tb is not None:
+                self.tb.close()
+                self.tb = None
