@@ -52,15 +52,16 @@ def timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None):
     return start, time.time(), lines
 
 
-def baseline_numbers(start, end, step_times, images) -> dict:
-    """From the arrival times of per-step lines: median step, start-up, outside share."""
-    gaps = [b - a for a, b in itertools.pairwise(step_times)]
-    median = statistics.median(gaps)
-    first = step_times[0] - median  # the first step began about one step before its line
-    train_wall = end - first
-    inside = len(step_times) * median
+def baseline_numbers(start, end, steps: list[tuple[float, int]], images) -> dict:
+    """From (arrival time, batch index in its epoch) of every per-step line: the time of a
+    step inside an epoch is the gap to the line before; an epoch's first step (which waits for
+    the DataLoader workers to start) counts as one median step, the rest of its gap as outside."""
+    inner = [b - a for (a, _), (b, i) in itertools.pairwise(steps) if i > 0]
+    median = statistics.median(inner)
+    first = steps[0][0] - median  # the first step began about one step before its line
+    inside = sum(inner) + median * sum(1 for _, i in steps if i == 0)
     return {"wall_s": end - start, "images": images, "startup_s": first - start,
-            "hot_images_per_s": BATCH / median, "outside_share": 1 - inside / train_wall}
+            "hot_images_per_s": BATCH / median, "outside_share": 1 - inside / (end - first)}
 
 
 def run_textbook(folder: Path, steps: int, work: Path, env: dict) -> dict:
@@ -70,7 +71,7 @@ def run_textbook(folder: Path, steps: int, work: Path, env: dict) -> dict:
                                str(WIDTH), "--batch-size", str(BATCH), "--out", str(out)],
                               env=env)
     steps_lines = [line.split() for _, line in lines if line.startswith("step ")]
-    arrivals = [t for t, line in lines if line.startswith("step ")]
+    arrivals = [(t, int(line.split()[5])) for t, line in lines if line.startswith("step ")]
     n_images = len(list((folder / "images").glob("*.jpg")))
     per_epoch = -(-n_images // BATCH)
     images = sum(BATCH if int(s[5]) < per_epoch - 1 else n_images - BATCH * (per_epoch - 1)
@@ -86,7 +87,9 @@ def run_main_py(main_py: Path, folder: Path, steps: int, work: Path, env: dict) 
                                str(WIDTH), "--batchSize", str(BATCH), "--niter", str(epochs),
                                "--workers", "2", "--outf", str(work / "main_out"),
                                "--manualSeed", "0"], env=env)
-    arrivals = [t for t, line in lines if line.startswith("[") and "Loss_D" in line]
+    # "[epoch/epochs][batch/batches] Loss_D: ..."
+    arrivals = [(t, int(line.split("][")[1].split("/")[0])) for t, line in lines
+                if line.startswith("[") and "Loss_D" in line]
     return baseline_numbers(start, end, arrivals, epochs * n_images)
 
 
