@@ -80,15 +80,25 @@ class BackgroundWriter:
 
     def submit(self, what: str, fn: Callable, *args) -> None:
         """Queue ``fn(*args)``; blocks while the queue is full (the writer is behind)."""
+        self._check_open()
         self.check()
         self._queue.put((what, fn, args, False))
 
+    def wait_for_checkpoint(self) -> None:
+        """Block until no checkpoint job is queued or running."""
+        self._checkpoint_idle.wait()
+
     def submit_checkpoint(self, what: str, fn: Callable, *args) -> None:
         """Like :meth:`submit`, after the previous checkpoint job has finished."""
+        self._check_open()
         self._checkpoint_idle.wait()
         self.check()
         self._checkpoint_idle.clear()
         self._queue.put((what, fn, args, True))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the background writer is closed: nothing would write this")
 
     def wait(self) -> None:
         """Block until every queued job is done, then raise a failure if there was one."""

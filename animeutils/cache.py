@@ -85,7 +85,7 @@ def decode_files(
     min_side: int = imagefiles.MIN_SIDE,
     workers: int | None = None,
     progress: bool = True,
-) -> tuple[np.ndarray, list[str], list[dict]]:
+) -> tuple[np.ndarray, list[str], list[dict], list[str]]:
     """Decode files in parallel worker processes (threads measured no faster: Pillow holds the
     GIL for much of the per-file work), one chunk of files per task, in order.
 

@@ -41,13 +41,16 @@ class Window:
         self.steps += 1
 
     def all_reduce_mean(self) -> None:
-        """Average the sums over torchrun ranks (the first bad step: the latest any rank saw)."""
+        """Average the sums over torchrun ranks (the first bad step: the earliest any rank saw)."""
         dist = torch.distributed
         packed = torch.stack(list(self.sums.values()))
         dist.all_reduce(packed)
         packed /= dist.get_world_size()
         self.sums = dict(zip(self.sums, packed.unbind()))
-        dist.all_reduce(self.first_bad, op=dist.ReduceOp.MAX)
+        never = torch.iinfo(self.first_bad.dtype).max
+        bad = torch.where(self.first_bad < 0, never, self.first_bad)
+        dist.all_reduce(bad, op=dist.ReduceOp.MIN)
+        self.first_bad = torch.where(bad == never, -1, bad)
 
     def read(self) -> tuple[dict[str, float], int]:
         """({name: sum}, first bad step or -1), in one copy to the host."""

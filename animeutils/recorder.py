@@ -18,7 +18,10 @@ from . import background, checkpoint, runlog, tblog
 
 
 def write_checkpoint(state: dict, paths: list[Path]) -> None:
-    for path in paths:
+    """Write ``state`` to every path, the first one (``last.pt``, what resume reads) last: a
+    kill in between leaves a run that resumes from before this checkpoint and writes the
+    others again, never a ``last.pt`` whose kept copy or ``best.pt`` is missing."""
+    for path in [*paths[1:], paths[0]]:
         checkpoint.save(state, path)
 
 
@@ -51,7 +54,12 @@ class Recorder:
             self.tb.samples(grid, step)
 
     def checkpoint(self, state: dict, paths: list[Path]) -> None:
-        """Copy ``state`` to host memory now; write it to ``paths`` in the background."""
+        """Copy ``state`` to host memory now; write it to ``paths`` in the background, after
+        everything queued before it (stats rows, the epoch's grid, TensorBoard events), so
+        that a resumed run finds the outputs of every step its checkpoint contains."""
+        if self.tb is not None:
+            self.writer.submit("tensorboard", self.tb.flush)
+        self.writer.wait_for_checkpoint()  # at most one snapshot in host memory
         self.writer.submit_checkpoint(f"checkpoint {paths[0]}", write_checkpoint,
                                       background.to_host(state), paths)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -111,9 +112,11 @@ class RunDir:
         return self.path / "progress.gif"
 
     def start_fresh(self) -> None:
-        """Clear what an earlier attempt left before its first checkpoint (stats, samples)."""
+        """Clear what an earlier attempt left before its first checkpoint (stats, samples,
+        TensorBoard events)."""
         self.stats_path.unlink(missing_ok=True)
         self.gif.unlink(missing_ok=True)
+        shutil.rmtree(self.path / "tensorboard", ignore_errors=True)
         for old in self.samples.glob("epoch_*.png"):
             old.unlink()
 
@@ -135,7 +138,7 @@ class RunDir:
         """The epoch's grid as samples/epoch_NNNN.png, and as the GIF's next frame."""
         path = self.samples / f"epoch_{epoch:04d}.png"
         picture = viz.grid(images, nrow=8)
-        picture.save(path)
+        atomic.write(path, lambda fh: picture.save(fh, format="PNG"))
         gifappend.append_frame(self.gif, picture, ms_per_frame)
         return path
 

@@ -46,6 +46,9 @@ class TensorBoardLog:
         grid = make_grid(images.float().clamp(-1, 1).add(1).div(2), nrow=nrow, padding=2)
         self.writer.add_image("samples/fixed noise", grid, step)
 
+    def flush(self) -> None:
+        self.writer.flush()
+
     def close(self) -> None:
         self.writer.close()
 

@@ -537,20 +537,26 @@ class Trainer:
         ``CURVES_SECONDS``) the curves to the background writer."""
         number = self.epoch if epoch_done else self.epoch + 1  # the (partial) epoch's number
         cfg, best = self.cfg, False
-        if self.ema:  # standing BatchNorm statistics for the averaged G (see animeutils.ema)
-            self.ema.recalibrate(cfg.latent_dim, batch_size=cfg.batch_size, device=self.device,
-                                 seed=cfg.seed + 4 + self.step)
+        self._recalibrate_ema()
         if cfg.eval_every and ((epoch_done and self.epoch % cfg.eval_every == 0) or self.done()):
             swd = self.evaluate()["swd"] if self.is_main else None
             swd = distributed.broadcast_object(swd)
             best = swd < self.best_swd
             self.best_swd = min(swd, self.best_swd)
+        if self.is_main:  # queued before the checkpoint, which a resume starts after
+            grid = sample(self.ema.model if self.ema else self.G, self.fixed_noise).cpu()
+            self.out.samples(grid, number, self.step)
         self.save_checkpoint(keep=epoch_done and self.epoch % cfg.checkpoint_every == 0,
                              best=best)
         if self.is_main:
-            grid = sample(self.ema.model if self.ema else self.G, self.fixed_noise).cpu()
-            self.out.samples(grid, number, self.step)
             self.out.curves(force=self.done())
+
+    def _recalibrate_ema(self) -> None:
+        """Standing BatchNorm statistics for the averaged G before it is sampled or saved (see
+        animeutils.ema); its own seeded noise, so training's streams are untouched."""
+        if self.ema:
+            self.ema.recalibrate(self.cfg.latent_dim, batch_size=self.cfg.batch_size,
+                                 device=self.device, seed=self.cfg.seed + 4 + self.step)
 
     def _checkpoint_due(self) -> bool:
         """A mid-epoch checkpoint every ``checkpoint_minutes`` (rank 0's clock decides)."""
@@ -625,6 +631,7 @@ class Trainer:
                         # Mid-epoch checkpoints only where a window ends, so that a resumed
                         # run logs the same windows as an uninterrupted one.
                         if not stop and self.batch < per_epoch and self._checkpoint_due():
+                            self._recalibrate_ema()
                             self.save_checkpoint()
                     if stop:
                         break

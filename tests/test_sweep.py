@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
 from animeutils import sweep
 
@@ -130,7 +131,6 @@ def planted(name, values):
 
 
 def test_welch_interval_and_p_value_match_scipy_on_the_raw_seeds():
-    from scipy import stats
 
     a, b = [100.0, 104.0, 97.0], [120.0, 131.0, 118.0, 125.0]
     diff, low, high, df, p = sweep.welch(statistics.fmean(a), statistics.stdev(a), 3,
@@ -143,9 +143,31 @@ def test_welch_interval_and_p_value_match_scipy_on_the_raw_seeds():
     assert 3 < df < 5
 
 
-def test_holm_adjusts_in_step_down_order():
-    assert sweep.holm([0.01, 0.04, 0.03, math.nan]) == pytest.approx([0.03, 0.06, 0.06, math.nan],
+def test_holm_adjusts_in_step_down_order_counting_comparisons_without_a_p_value():
+    assert sweep.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert sweep.holm([0.01, 0.04, 0.03, math.nan]) == pytest.approx([0.04, 0.09, 0.09, math.nan],
                                                                       nan_ok=True)
+
+
+def test_no_spread_on_either_side_is_no_evidence():
+    base, same = planted("hard", [100.0, 100.0, 100.0]), planted("real0.9", [90.0, 90.0, 90.0])
+    (c,) = sweep.compare([base, same], "hard")
+    assert math.isnan(c.low) and not c.evidence
+    assert "no evidence either way" in sweep.verdict(c)
+
+
+def test_the_interval_uses_the_seeds_that_have_the_metric():
+    rows = [{"setting": name, "seed": seed, "status": "finished", "error": "",
+             **dict.fromkeys(sweep.stats.METRICS, 1.0), "swd_end": value}
+            for name, values in (("hard", [200.0, 190.0, 210.0]), ("real0.9", [100.0, 110.0,
+                                                                               math.nan]))
+            for seed, value in enumerate(values)]
+    summary = sweep.summarise(rows)
+    assert [r["seeds"] for r in summary] == [3, 3] and summary[1]["swd_end_n"] == 2
+    (c,) = sweep.compare(summary, "hard")
+    a, b = [100.0, 110.0], [200.0, 190.0, 210.0]
+    expected = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (c.low, c.high) == pytest.approx((expected.low, expected.high))
 
 
 def test_a_planted_gap_is_found_a_gap_inside_the_noise_is_not_one_seed_is_no_evidence():

@@ -268,9 +268,43 @@ def test_a_fresh_start_clears_what_an_unfinished_attempt_left(tmp_path, faces):
     (run / "samples").mkdir(parents=True)
     (run / "samples" / "epoch_0007.png").write_bytes(b"old")
     (run / "stats.jsonl").write_text(json.dumps({"step": 99}) + "\n")
+    (run / "tensorboard").mkdir()
+    (run / "tensorboard" / "events.out.tfevents.old").write_bytes(b"old")
     result = train.train(tiny(tmp_path, epochs=1), faces, progress=False)
     assert [r["step"] for r in result.stats] == [3, 6, 8]
     assert [p.name for p in (run / "samples").iterdir()] == ["epoch_0001.png"]
+    assert not (run / "tensorboard" / "events.out.tfevents.old").exists()
+
+
+def test_each_epoch_outputs_are_written_before_the_checkpoint_that_resume_starts_after(
+        tmp_path, faces, monkeypatch):
+    order, save = [], checkpoint.save
+    submit, submit_checkpoint = (train.background.BackgroundWriter.submit,
+                                 train.background.BackgroundWriter.submit_checkpoint)
+    monkeypatch.setattr(train.background.BackgroundWriter, "submit",
+                        lambda self, what, *a: (order.append(what), submit(self, what, *a)))
+    monkeypatch.setattr(train.background.BackgroundWriter, "submit_checkpoint",
+                        lambda self, what, *a: (order.append("checkpoint"),
+                                                submit_checkpoint(self, what, *a)))
+    written = []
+    monkeypatch.setattr(checkpoint, "save",
+                        lambda state, path: (written.append(path.name), save(state, path)))
+    train.train(tiny(tmp_path, epochs=2, checkpoint_every=1, eval_every=1, eval_samples=16),
+                faces, progress=False)
+    for epoch in (1, 2):
+        grid = order.index(f"samples/epoch_{epoch:04d}.png")
+        assert "checkpoint" in order[grid:] and order[:grid].count("checkpoint") == epoch - 1
+    # last.pt, what resume reads, is each checkpoint's commit point: written after its copies
+    assert written[:3] == ["epoch_0001.pt", "best.pt", "last.pt"] and written[-1] == "last.pt"
+
+
+def test_a_closed_background_writer_refuses_new_jobs():
+    writer = train.background.BackgroundWriter()
+    writer.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.submit("x", print)
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.submit_checkpoint("x", print)
 
 
 @pytest.mark.parametrize("options", [{}, *OPTIONS.values()], ids=["textbook", *OPTIONS])

@@ -86,7 +86,7 @@ def notebook_defaults(grid="default", seeds: int | list[int] | None = None,
         return "quick", 1, Path(folder), "QUICK mode (CI): 2 settings, 1 seed, a few steps each"
     gpu = runtime.device().type == "cuda"
     if seeds is None:
-        seeds = 3 if gpu else 2
+        seeds = 3
     folder = runtime.anchored(sweep_dir) if sweep_dir else runlog.runs_root() / "label_smoothing"
     where = "GPU" if gpu else "CPU (notebook 03 picks its demo scale unless demo=False)"
     return grid, seeds, folder, f"{len(grid_settings(grid))} settings x {len(seed_list(seeds))} " \

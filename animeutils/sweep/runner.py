@@ -25,7 +25,8 @@ from .planning import MARKER, Run, marker, plan, state
 
 # Errors a retry can fix: the run is not marked failed but "attention" (retried next time, and
 # listed in the summary with its error line).
-RETRYABLE = ("DataChangedError", "OutOfMemoryError", "MemoryError", "KeyboardInterrupt")
+# (An interrupted run is neither: it is resumed, see below.)
+RETRYABLE = ("DataChangedError", "OutOfMemoryError", "MemoryError")
 
 
 @dataclass

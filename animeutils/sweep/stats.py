@@ -40,6 +40,7 @@ def summarise(rows: list[dict], fields: tuple[str, ...] = ()) -> list[dict]:
             values = [r[metric] for r in ok if not math.isnan(r[metric])]
             row[f"{metric}_mean"] = statistics.fmean(values) if values else math.nan
             row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
+            row[f"{metric}_n"] = len(values)  # seeds with a value (a metric can be missing)
         out.append(row)
     return out
 
@@ -69,8 +70,8 @@ def welch(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_
         return diff, math.nan, math.nan, math.nan, math.nan
     va, vb = std_a ** 2 / n_a, std_b ** 2 / n_b
     se = math.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff, math.inf, 0.0 if diff else 1.0
+    if se == 0:  # no spread on either side: nothing to judge a difference by
+        return diff, math.nan, math.nan, math.nan, math.nan
     df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
     half = scipy_stats.t.ppf(0.5 + level / 2, df) * se
     p = 2 * scipy_stats.t.sf(abs(diff) / se, df)
@@ -78,9 +79,10 @@ def welch(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_
 
 
 def holm(p_values: list[float]) -> list[float]:
-    """Holm-adjusted p-values, in the order given (NaN stays NaN and is not counted)."""
+    """Holm-adjusted p-values, in the order given. A comparison without a p-value (NaN: too few
+    seeds, no spread) stays NaN but still counts among the m comparisons made (conservative)."""
     order = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
-    m, running, out = len(order), 0.0, list(p_values)
+    m, running, out = len(p_values), 0.0, list(p_values)
     for rank, (p, i) in enumerate(order):
         running = max(running, min(1.0, (m - rank) * p))
         out[i] = running
@@ -93,8 +95,11 @@ def compare(summary: list[dict], baseline: str, metric: str = "swd_end") -> list
     if base is None:
         return []
     others = [r for r in summary if r is not base and not math.isnan(r[f"{metric}_mean"])]
-    raw = [welch(r[f"{metric}_mean"], r[f"{metric}_std"], r["seeds"], base[f"{metric}_mean"],
-                 base[f"{metric}_std"], base["seeds"]) for r in others]
+    def n(row):
+        return row.get(f"{metric}_n", row["seeds"])
+
+    raw = [welch(r[f"{metric}_mean"], r[f"{metric}_std"], n(r), base[f"{metric}_mean"],
+                 base[f"{metric}_std"], n(base)) for r in others]
     adjusted = holm([p for *_, p in raw])
     return [Comparison(r["setting"], baseline, d, lo, hi, df, p, q)
             for r, (d, lo, hi, df, p), q in zip(others, raw, adjusted)]
@@ -104,9 +109,10 @@ def verdict(c: Comparison, metric: str = "swd_end", lower_is_better: bool = True
     """The sentence one comparison supports."""
     if math.isnan(c.low):
         return (f"{c.setting} vs {c.baseline}: difference {c.difference:+.2f} in {metric}, but "
-                "with fewer than two seeds on a side there is no spread to judge it by: no "
-                "evidence either way.")
-    numbers = (f"difference {c.difference:+.2f} in {metric}, 95 % interval [{c.low:+.2f}, "
+                "with fewer than two seeds on a side (or no spread at all) there is nothing to "
+                "judge it by: no evidence either way.")
+    numbers = (f"difference {c.difference:+.2f} in {metric}, 95 % interval (uncorrected) "
+               f"[{c.low:+.2f}, "
                f"{c.high:+.2f}] (Welch, {c.df:.1f} df), Holm-corrected p = {c.p_holm:.3g}")
     if not c.evidence:
         return f"{c.setting} vs {c.baseline}: {numbers}: no evidence of a difference."
