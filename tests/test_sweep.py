@@ -116,7 +116,7 @@ def test_summary_means_stds_and_conclusions(tmp_path):
     assert smooth["swd_best_mean"] == pytest.approx(10.0)
     text = "\n".join(sweep.conclusions(summary))
     assert "1. real0.9 10.00 ± 0.40; 2. hard 21.00 ± 0.50" in text
-    assert "real0.9 vs hard: difference -11.00 in swd_end, 95 % interval [" in text
+    assert "real0.9 vs hard: difference -11.00 in swd_end, 95 % interval (uncorrected) [" in text
     assert "real0.9 is better." in text
     assert "hard (1 of 4)" in text
     table = sweep.table_markdown(summary)

@@ -28,6 +28,7 @@ RECIPE_SETTINGS: dict[str, dict] = {
     "dcgan+diffaug+hflip": {**_DIFFAUG, "hflip": True},
     "dcgan+diffaug+hflip+r1": {**_DIFFAUG, "hflip": True, "r1_gamma": 0.1},
     "dcgan+diffaug+hflip+r1+ema": {**_DIFFAUG, "hflip": True, "r1_gamma": 0.1, "ema": 0.999},
+    "dcgan+diffaug+r1+ema": {**_DIFFAUG, "r1_gamma": 0.1, "ema": 0.999},  # the same, no flips
 }
 LABEL_FIELDS = ("real_label", "fake_label", "label_noise", "flip_prob")
 # What a run's row and a setting's summary row show of its configuration.
