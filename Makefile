@@ -41,7 +41,8 @@ browser: setup
 
 bench: setup
 	$(PY) benchmarks/data_cache.py --num-images 63600
-	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/whole_run.py
+	$(PY) benchmarks/cpu_variants.py
 
 clean:  # the environment only: trained runs in $(RUN_DIR)/ are yours to delete
 	rm -rf $(VENV)

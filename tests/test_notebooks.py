@@ -115,7 +115,7 @@ def test_every_parameter_of_03_is_a_config_field_so_one_call_builds_the_config()
     fields = set(TrainConfig.__dataclass_fields__)
     assert params - fields == {"demo", "quick", "drive"}  # scale and Colab's Drive
     assert fields - params <= {"extra", "beta2", "channels_last", "cuda_graphs", "sync_bn",
-                               "num_samples", "checkpoint_minutes"}  # Python/CLI only
+                               "num_samples", "checkpoint_minutes", "tensorboard"}  # CLI only
     source = "".join(c.source for c in read(ROOT / "notebooks" / "03_train.ipynb").cells)
     assert "TrainConfig.from_namespace(globals())" in source
 
