@@ -19,6 +19,13 @@ from PIL import Image
 TRAILER = b"\x3b"
 
 
+def paletted(image: Image.Image) -> Image.Image:
+    """``image`` in 256 colours by fast octree quantisation: ~4 ms for a 64-face grid where
+    Pillow's default median cut takes ~100 ms, on the writer thread that shares the CPU with
+    training. The GIF is a preview; the PNG grids keep every colour."""
+    return image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+
+
 def _skip_sub_blocks(data: bytes, i: int) -> int:
     """Index just past a run of data sub-blocks (size byte + data, ended by a 0 size byte)."""
     while data[i]:
@@ -30,7 +37,7 @@ def _encode_frame(image: Image.Image) -> tuple[bytes, bytes, int]:
     """(colour table, image data from the LZW code size on, the image descriptor's flags for a
     local table of that size) of ``image`` encoded alone."""
     buf = io.BytesIO()
-    image.convert("RGB").save(buf, "GIF")
+    paletted(image).save(buf, "GIF")
     data = buf.getvalue()
     packed = data[10]
     table_len = 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
@@ -56,7 +63,7 @@ def append_frame(path: str | Path, image: Image.Image, ms_per_frame: int = 400) 
     Every frame must have the size of the first."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
-        image.convert("RGB").save(path, "GIF", save_all=True, duration=ms_per_frame, loop=0)
+        paletted(image).save(path, "GIF", save_all=True, duration=ms_per_frame, loop=0)
         return path
     with open(path, "r+b") as fh:
         header = fh.read(10)

@@ -3,7 +3,15 @@ rows (to ``stats.jsonl`` and TensorBoard), sample grids (PNG, the GIF's next fra
 checkpoints (host copies, at most one in flight) and curves (at most every ``curves_seconds``).
 
 The trainer calls it on rank 0 between steps; nothing here waits for a disk unless the writer
-is behind (its queue is bounded). :meth:`close` finishes every write and raises the first
+is behind (its queue is bounded).
+
+The writer thread does no torch arithmetic: a grid is turned into uint8 here, on the training
+thread, and the writer only encodes (Pillow), pickles (``torch.save`` of host copies) and writes.
+With PyTorch's OpenMP backend, a thread that runs one parallel op keeps a team of
+``torch.get_num_threads()`` threads alive; once threads outnumber cores, libgomp's idle workers
+sleep instead of spinning between parallel regions, and every op of the training thread pays a
+wake-up. On 2 cores that made every step after the first grid 10-15 % slower for the rest of the
+run (``docs/benchmarks.md``). ``tests/test_recorder.py`` checks which ops the jobs run. :meth:`close` finishes every write and raises the first
 failure as one line (:class:`animeutils.background.WriteError`).
 """
 
@@ -14,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from . import background, checkpoint, runlog, tblog
+from . import background, checkpoint, runlog, tblog, viz
 
 
 def write_checkpoint(state: dict, paths: list[Path]) -> None:
@@ -45,13 +53,15 @@ class Recorder:
             self.tb.row(row)
 
     def samples(self, grid: torch.Tensor, epoch: int, step: int) -> None:
-        """``grid``: (N, 3, H, W) in [-1, 1] on the CPU, drawn on the training thread."""
-        self.writer.submit(f"samples/epoch_{epoch:04d}.png", self._samples, grid, epoch, step)
+        """``grid``: (N, 3, H, W) in [-1, 1] on the CPU, drawn on the training thread; made
+        uint8 here, on the same thread (see the module docstring)."""
+        images = viz.to_uint8_nhwc(grid)
+        self.writer.submit(f"samples/epoch_{epoch:04d}.png", self._samples, images, epoch, step)
 
     def _samples(self, grid: torch.Tensor, epoch: int, step: int) -> None:
-        self.run.save_samples(grid, epoch)
+        _path, png = self.run.save_samples(grid, epoch)
         if self.tb is not None:
-            self.tb.samples(grid, step)
+            self.tb.samples(png, step)
 
     def checkpoint(self, state: dict, paths: list[Path]) -> None:
         """Copy ``state`` to host memory now; write it to ``paths`` in the background, after

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -134,17 +135,21 @@ class RunDir:
                 old.unlink()
         self.make_gif()
 
-    def save_samples(self, images, epoch: int, ms_per_frame: int = 400) -> Path:
-        """The epoch's grid as samples/epoch_NNNN.png, and as the GIF's next frame."""
+    def save_samples(self, images, epoch: int, ms_per_frame: int = 400) -> tuple[Path, bytes]:
+        """The epoch's grid as samples/epoch_NNNN.png, and as the GIF's next frame; returns
+        the path and the PNG's bytes (TensorBoard shows the same file, encoded once)."""
         path = self.samples / f"epoch_{epoch:04d}.png"
-        picture = viz.grid(images, nrow=8)
-        atomic.write(path, lambda fh: picture.save(fh, format="PNG"))
-        gifappend.append_frame(self.gif, picture, ms_per_frame)
-        return path
+        buf = io.BytesIO()
+        viz.grid(images, nrow=8).save(buf, format="PNG")
+        png = buf.getvalue()
+        atomic.write(path, lambda fh: fh.write(png))
+        gifappend.append_frame(self.gif, Image.open(io.BytesIO(png)), ms_per_frame)
+        return path, png
 
     def make_gif(self, ms_per_frame: int = 400) -> Path | None:
         """Rebuild the GIF from every saved grid (on resume; each epoch appends one frame)."""
-        frames = [Image.open(p) for p in sorted(self.samples.glob("epoch_*.png"))]
+        frames = [gifappend.paletted(Image.open(p))
+                  for p in sorted(self.samples.glob("epoch_*.png"))]
         self.gif.unlink(missing_ok=True)
         if not frames:
             return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
+import struct
 
 # stats.jsonl key -> TensorBoard tag (the group before the slash is a section in the UI)
 TAGS = {
@@ -27,7 +27,10 @@ class TensorBoardLog:
     """Write rows and sample grids; ``purge_step`` drops events a resumed run will redo."""
 
     def __init__(self, folder: str | Path, purge_step: int | None = None):
+        from tensorboard.compat.proto.summary_pb2 import Summary
         from torch.utils.tensorboard import SummaryWriter
+
+        self.Summary = Summary
 
         self.writer = SummaryWriter(str(folder), purge_step=purge_step)
 
@@ -39,12 +42,15 @@ class TensorBoardLog:
         if "diagnosis" in row:
             self.writer.add_text("doctor", f"**{row['diagnosis']}**: {row['message']}", step)
 
-    def samples(self, images: torch.Tensor, step: int, nrow: int = 8) -> None:
-        """``images`` (N, 3, H, W) in [-1, 1], as one grid."""
-        from torchvision.utils import make_grid
-
-        grid = make_grid(images.float().clamp(-1, 1).add(1).div(2), nrow=nrow, padding=2)
-        self.writer.add_image("samples/fixed noise", grid, step)
+    def samples(self, png: bytes, step: int) -> None:
+        """The epoch's sample grid, as the PNG bytes already written to ``samples/``: an image
+        summary holds encoded PNG, so nothing is decoded or encoded again here."""
+        width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+        image = self.Summary.Image(height=height, width=width, colorspace=3,
+                                   encoded_image_string=png)
+        summary = self.Summary(value=[self.Summary.Value(tag="samples/fixed noise",
+                                                         image=image)])
+        self.writer._get_file_writer().add_summary(summary, step)
 
     def flush(self) -> None:
         self.writer.flush()

@@ -4,6 +4,7 @@ Tiny models (width 8) and a few hundred synthetic faces keep every run to second
 """
 
 import dataclasses
+import io
 import json
 import os
 
@@ -472,5 +473,9 @@ def test_tensorboard_events_hold_the_stats_the_samples_and_survive_a_resume(tmp_
     assert values == pytest.approx([r["d_real"] for r in rows], abs=1e-6)
     evals = [r for r in resumed.stats if "swd" in r]
     assert [e.step for e in events.Scalars("quality/SWD")] == [r["step"] for r in evals]
-    assert [e.step for e in events.Images("samples/fixed noise")] == [8, 12, 16]
+    images = events.Images("samples/fixed noise")
+    assert [e.step for e in images] == [8, 12, 16]
+    last = (resumed.run_dir / "samples" / "epoch_0002.png").read_bytes()
+    assert images[-1].encoded_image_string == last  # the grid's own PNG, shown as it is
+    assert (images[-1].width, images[-1].height) == Image.open(io.BytesIO(last)).size
     assert first.step == 12
