@@ -36,7 +36,9 @@ SETTING_FIELDS = ("recipe", "loss", "augment", "r1_gamma", "ema", "lr_g", "lr_d"
                   *LABEL_FIELDS)
 GRIDS = {
     "default": list(SETTINGS),
-    "core": ["hard", "real0.9", "real0.9_fake0.1"],
+    # The question the seed projects left open: one-sided 0.9 against 0.99, two-sided smoothing,
+    # and seed 004's near-zero fake targets (docs/label_smoothing.md).
+    "core": ["hard", "real0.9", "real0.99", "real0.9_fake0.1", "real0.9_fake0.01"],
     "quick": ["hard", "real0.9"],
     "recipes": list(RECIPE_SETTINGS),
     "recipes_quick": ["dcgan", "dcgan+diffaug+hflip+r1+ema"],
