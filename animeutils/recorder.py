@@ -3,7 +3,8 @@ rows (to ``stats.jsonl`` and TensorBoard), sample grids (PNG, the GIF's next fra
 checkpoints (host copies, at most one in flight) and curves (at most every ``curves_seconds``).
 
 The trainer calls it on rank 0 between steps; nothing here waits for a disk unless the writer
-is behind (its queue is bounded).
+is behind (its queue is bounded). :meth:`close` finishes every write and raises the first
+failure as one line (:class:`animeutils.background.WriteError`).
 
 The writer thread does no torch arithmetic: a grid is turned into uint8 here, on the training
 thread, and the writer only encodes (Pillow), pickles (``torch.save`` of host copies) and writes.
@@ -11,8 +12,7 @@ With PyTorch's OpenMP backend, a thread that runs one parallel op keeps a team o
 ``torch.get_num_threads()`` threads alive; once threads outnumber cores, libgomp's idle workers
 sleep instead of spinning between parallel regions, and every op of the training thread pays a
 wake-up. On 2 cores that made every step after the first grid 10-15 % slower for the rest of the
-run (``docs/benchmarks.md``). ``tests/test_recorder.py`` checks which ops the jobs run. :meth:`close` finishes every write and raises the first
-failure as one line (:class:`animeutils.background.WriteError`).
+run (``docs/benchmarks.md``). ``tests/test_recorder.py`` checks which ops the jobs run.
 """
 
 from __future__ import annotations

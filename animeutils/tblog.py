@@ -9,9 +9,8 @@ Open it in JupyterLab or Colab with ``%load_ext tensorboard`` then
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import struct
+from pathlib import Path
 
 # stats.jsonl key -> TensorBoard tag (the group before the slash is a section in the UI)
 TAGS = {

@@ -1,9 +1,11 @@
 """Hot-loop variants on the CPU: memory layout, thread count and ``torch.compile``, one at a time,
 on the package's own ``Trainer`` (the textbook recipe, or ``--augment`` for DiffAugment).
 
-Each variant builds a fresh trainer on the same 2,000 synthetic faces, runs ``--warmup`` steps
-(compilation included, timed separately), then times ``--steps`` steps. It prints milliseconds
-per step and images/s per variant. Run it on an otherwise idle machine.
+Each variant runs in a fresh process (a thread count once changed with ``torch.set_num_threads``
+slows the steps that follow, so variants must not share one), builds a trainer on the same 2,000
+synthetic faces, runs ``--warmup`` steps (compilation included, timed separately), then times
+``--steps`` steps. It prints milliseconds per step and images/s per variant. Run it on an
+otherwise idle machine.
 
     python benchmarks/cpu_variants.py                          # width 32, batch 64
     python benchmarks/cpu_variants.py --variants channels_last contiguous --augment color,cutout
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,11 +72,21 @@ def main() -> None:
     parser.add_argument("--augment", default="")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--no-header", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if len(args.variants) > 1:  # one fresh process per variant
+        for i, name in enumerate(args.variants):
+            child = [sys.executable, __file__, "--variants", name, "--width", str(args.width),
+                     "--batch-size", str(args.batch_size), "--augment", args.augment,
+                     "--warmup", str(args.warmup), "--steps", str(args.steps)]
+            subprocess.run(child + (["--no-header"] if i else []), check=True)
+        return
     ds = data.load_dataset("synthetic", 64, max_images=2000, synthetic_seed=2026,
                            progress=False, verbose=False)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, width {args.width}, "
-          f"batch {args.batch_size}, augment {args.augment or 'none'}, {args.steps} timed steps")
+    if not args.no_header:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, width {args.width}, "
+              f"batch {args.batch_size}, augment {args.augment or 'none'}, "
+              f"{args.steps} timed steps (each variant in a fresh process)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.variants:
             warmup, per_step = time_variant(name, ds, args, Path(tmp))
