@@ -44,6 +44,20 @@ def test_every_setting_is_a_valid_training_config():
         assert tuple(sorted(expected.items())) in values
 
 
+def test_the_variant_and_label_grids_plan_valid_runs(tmp_path):
+    runs = sweep.plan(tmp_path, "variants", 3, epochs=2, data="synthetic")
+    assert [r.setting for r in runs[::3]] == ["dcgan", "dcgan+dense300", "dcgan+sn_d",
+                                              "dcgan+dropout_d"]
+    assert sweep.baseline("variants") == "dcgan"
+    assert runs[3].params["arch"] == "dense300" and runs[6].params["spectral_norm"] is True
+    core = sweep.plan(tmp_path / "labels", "core", 3, epochs=2, data="synthetic",
+                      recipe="stable")
+    assert {r.setting for r in core} == {"hard", "real0.9", "real0.99", "real0.9_fake0.1",
+                                        "real0.9_fake0.01"}
+    assert len(core) == 15 and all(r.params["recipe"] == "stable" for r in core)
+    assert sweep.baseline("core") == "hard"
+
+
 def test_plan_lays_out_one_folder_per_setting_and_seed(tmp_path):
     runs = sweep.plan(tmp_path, ["hard", "real0.9_fake0.1"], 2, epochs=3, data="synthetic")
     assert [r.name for r in runs] == ["hard/seed0", "hard/seed1", "real0.9_fake0.1/seed0",

@@ -1,6 +1,7 @@
 """A grid of named settings, each trained for several seeds by running notebook 03 through
 papermill, then summarised from the run folders alone: the label-smoothing grids of notebook 04
-(:data:`SETTINGS`) and the recipe comparison of docs/recipes.md (:data:`RECIPE_SETTINGS`).
+(:data:`SETTINGS`), the recipe comparison of docs/recipes.md (:data:`RECIPE_SETTINGS`) and
+notebook 02's architecture variants (:data:`VARIANT_SETTINGS`).
 
 Layout of a sweep folder::
 
@@ -33,9 +34,11 @@ from .grids import (
     BASELINES,
     GRIDS,
     LABEL_FIELDS,
+    NAMED_SETTINGS,
     RECIPE_SETTINGS,
     SETTING_FIELDS,
     SETTINGS,
+    VARIANT_SETTINGS,
     baseline,
     describe_grid,
     grid_settings,
@@ -66,11 +69,13 @@ __all__ = [
     "LABEL_FIELDS",
     "MARKER",
     "METRICS",
+    "NAMED_SETTINGS",
     "NOTEBOOK",
     "RECIPE_SETTINGS",
     "RETRYABLE",
     "SETTINGS",
     "SETTING_FIELDS",
+    "VARIANT_SETTINGS",
     "Comparison",
     "Outcome",
     "Run",

@@ -11,7 +11,7 @@ import yaml
 
 from .. import runlog
 from . import __doc__ as PACKAGE_DOC
-from .grids import GRIDS, RECIPE_SETTINGS, SETTINGS, baseline, grid_settings
+from .grids import GRIDS, NAMED_SETTINGS, SETTINGS, baseline, grid_settings
 from .report import conclusions, write_results
 from .runner import run_sweep
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: runs/label_smoothing, or runs/recipes for a recipe grid")
     parser.add_argument("--grid", nargs="+", default=["default"],
                         help=f"a grid ({', '.join(GRIDS)}) or setting names "
-                             f"({', '.join([*SETTINGS, *RECIPE_SETTINGS])})")
+                             f"({', '.join([*SETTINGS, *NAMED_SETTINGS])})")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-reuse", action="store_true", help="retrain every run from scratch")
     parser.add_argument("--devices", nargs="+", default=None, help="e.g. cuda:0 cuda:1")

@@ -30,6 +30,15 @@ RECIPE_SETTINGS: dict[str, dict] = {
     "dcgan+diffaug+hflip+r1+ema": {**_DIFFAUG, "hflip": True, "r1_gamma": 0.1, "ema": 0.999},
     "dcgan+diffaug+r1+ema": {**_DIFFAUG, "r1_gamma": 0.1, "ema": 0.999},  # the same, no flips
 }
+# The architecture variants of notebook 02 (the seed projects' networks), against the textbook.
+VARIANT_SETTINGS: dict[str, dict] = {
+    "dcgan+dense300": {"recipe": "dcgan", "arch": "dense300", "latent_dim": 300,
+                       "d_dropout": 0.3},  # seed 000's G and D
+    "dcgan+sn_d": {"recipe": "dcgan", "spectral_norm": True},  # Miyato et al. 2018
+    "dcgan+dropout_d": {"recipe": "dcgan", "d_mid_dropout": 0.25},  # seed 001
+}
+# Every named setting that is not a label setting: what grid names and reports look up.
+NAMED_SETTINGS: dict[str, dict] = {**RECIPE_SETTINGS, **VARIANT_SETTINGS}
 LABEL_FIELDS = ("real_label", "fake_label", "label_noise", "flip_prob")
 # What a run's row and a setting's summary row show of its configuration.
 SETTING_FIELDS = ("recipe", "loss", "augment", "r1_gamma", "ema", "lr_g", "lr_d", "hflip",
@@ -42,8 +51,9 @@ GRIDS = {
     "quick": ["hard", "real0.9"],
     "recipes": list(RECIPE_SETTINGS),
     "recipes_quick": ["dcgan", "dcgan+diffaug+hflip+r1+ema"],
+    "variants": ["dcgan", *VARIANT_SETTINGS],
 }
-BASELINES = {"recipes": "dcgan", "recipes_quick": "dcgan"}  # else "hard"
+BASELINES = {"recipes": "dcgan", "recipes_quick": "dcgan", "variants": "dcgan"}  # else "hard"
 
 
 def settings_of(grid) -> dict[str, dict]:
@@ -67,16 +77,16 @@ def grid_settings(grid: str | list[str] | tuple[str, ...]) -> list[str]:
         names = [grid]
     else:
         names = list(grid)
-    unknown = [n for n in names if n not in SETTINGS and n not in RECIPE_SETTINGS]
+    unknown = [n for n in names if n not in SETTINGS and n not in NAMED_SETTINGS]
     if unknown or not names:
         raise ValueError(f"grid={grid!r} is invalid: use one of {', '.join(GRIDS)} or a list of "
-                         f"settings from {', '.join([*SETTINGS, *RECIPE_SETTINGS])}")
+                         f"settings from {', '.join([*SETTINGS, *NAMED_SETTINGS])}")
     return names
 
 
 def setting(name: str) -> dict:
     """The notebook-03 parameters of a named setting."""
-    return SETTINGS[name] if name in SETTINGS else RECIPE_SETTINGS[name]
+    return SETTINGS[name] if name in SETTINGS else NAMED_SETTINGS[name]
 
 
 def baseline(grid) -> str:

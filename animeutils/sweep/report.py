@@ -14,7 +14,7 @@ from PIL import Image
 
 from .. import atomic, runlog, viz
 from . import stats
-from .grids import RECIPE_SETTINGS, SETTING_FIELDS, SETTINGS
+from .grids import NAMED_SETTINGS, SETTING_FIELDS, SETTINGS
 from .planning import MARKER, marker
 
 
@@ -53,7 +53,7 @@ def collect(sweep_dir: str | Path, settings: list[str] | None = None) -> list[di
     """:func:`run_summary` of every run folder under ``sweep_dir`` (optionally only ``settings``),
     in the order of SETTINGS, then seed."""
     sweep_dir = Path(sweep_dir)
-    order = {name: i for i, name in enumerate([*SETTINGS, *RECIPE_SETTINGS])}
+    order = {name: i for i, name in enumerate([*SETTINGS, *NAMED_SETTINGS])}
     folders = {p.parent for pattern in ("*/seed*/config.json", f"*/seed*/{MARKER}")
                for p in sweep_dir.glob(pattern)}
     rows = [run_summary(p) for p in folders if settings is None or p.parent.name in settings]
