@@ -139,11 +139,11 @@ class RunDir:
         """The epoch's grid as samples/epoch_NNNN.png, and as the GIF's next frame; returns
         the path and the PNG's bytes (TensorBoard shows the same file, encoded once)."""
         path = self.samples / f"epoch_{epoch:04d}.png"
-        buf = io.BytesIO()
-        viz.grid(images, nrow=8).save(buf, format="PNG")
+        picture, buf = viz.grid(images, nrow=8), io.BytesIO()
+        picture.save(buf, format="PNG")
         png = buf.getvalue()
         atomic.write(path, lambda fh: fh.write(png))
-        gifappend.append_frame(self.gif, Image.open(io.BytesIO(png)), ms_per_frame)
+        gifappend.append_frame(self.gif, picture, ms_per_frame)
         return path, png
 
     def make_gif(self, ms_per_frame: int = 400) -> Path | None:
