@@ -65,7 +65,7 @@ class TrainConfig:
     r1_gamma: float | None = None  # R1 penalty weight on real images (0 off; e.g. 0.1 at 64 px)
     r1_every: int = 16  # apply R1 every this many D steps (lazy; scaled by the interval)
     ema: float | None = None  # decay of an EMA copy of G's weights (0 off, e.g. 0.999)
-    ema_rampup: float | None = None  # EMA warm-up: half-life at most this x steps so far (0 off)
+    ema_rampup: float | None = None  # EMA warm-up: half-life <= this x G updates so far (0 off)
     doctor: bool = True  # report failure modes (D winning, collapse, spikes) while training
     # --- optimisation -----------------------------------------------------------------------
     epochs: int = 25  # passes over the data

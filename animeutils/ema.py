@@ -5,8 +5,9 @@ weights are usually smoother and more stable than from the raw ones.
 With a fixed decay of 0.999 the average has a half-life of 693 updates, so after 500 steps it is
 still mostly the random initialisation. The warm-up follows StyleGAN2-ADA's ``ema_rampup``
 (Karras et al. 2020, https://github.com/NVlabs/stylegan2-ada-pytorch, ``training_loop.py``): the
-half-life is at most ``rampup`` x the steps trained so far, so the average covers the last 5 %
-of training (``rampup=0.05``) until that reaches the decay's own half-life.
+half-life is at most ``rampup`` x the G updates so far (not D steps, when ``d_steps > 1``), so
+the average covers the last 5 % of training (``rampup=0.05``) until that reaches the decay's own
+half-life.
 
 BatchNorm and an average of weights: the running statistics G collected describe G's own
 activations, not the averaged network's, and sampling the average with them measured clearly
@@ -27,8 +28,9 @@ from torch import nn
 
 
 def decay_at(decay: float, rampup: float, step: int) -> float:
-    """The decay used for the update after ``step`` steps (counted from 0): ``decay`` itself
-    without warm-up, else 0.5 ** (1 / h), h = min(the decay's half-life, rampup x (step + 1))."""
+    """The decay used for the update after ``step`` earlier G updates (counted from 0): ``decay``
+    itself without warm-up, else 0.5 ** (1 / h), h = min(the decay's half-life,
+    rampup x (step + 1))."""
     if rampup <= 0:
         return decay
     half_life = math.log(0.5) / math.log(decay)  # in updates
@@ -36,7 +38,8 @@ def decay_at(decay: float, rampup: float, step: int) -> float:
 
 
 class EMA:
-    """``ema.update(model, step)`` after each optimiser step; ``ema.model`` is the averaged copy."""
+    """``ema.update(model, step)`` after each G optimiser step, ``step`` counting the G updates
+    before it (from 0); ``ema.model`` is the averaged copy."""
 
     def __init__(self, model: nn.Module, decay: float, rampup: float = 0.0):
         self.decay, self.rampup = decay, rampup

@@ -463,7 +463,7 @@ class Trainer:
                 loss_g.backward(inputs=self.g_params)  # D's weight gradients: not needed
             self.opt_g.step()
             if self.ema:
-                self.ema.update(self.G, self.step)
+                self.ema.update(self.G, self.step // cfg.d_steps)  # the G updates so far
 
         with torch.no_grad():  # statistics stay on the device: no sync here
             stats = {

@@ -108,3 +108,18 @@ def test_the_taught_step_matches_with_channels_last_too(tmp_path, faces):
     _, engine, reference, ours, theirs, _ = run_both(tmp_path, faces, channels_last=True,
                                                   recipe="stable")
     assert_same(engine, reference, ours, theirs, tol=1e-4)
+
+
+def test_the_ema_warm_up_counts_g_updates_not_d_steps(tmp_path, faces, monkeypatch):
+    """With d_steps 2, G (and its average) is updated every second step: the warm-up's clock is
+    the number of G updates, 0, 1, 2, 3, not the step numbers 1, 3, 5, 7."""
+    cfg = TrainConfig(data="synthetic", max_images=128, g_features=8, d_features=8,
+                      batch_size=16, doctor=False, run_dir=str(tmp_path / "run"),
+                      recipe="stable", d_steps=2)
+    trainer = train.Trainer(cfg, faces, progress=False)
+    clock, update = [], trainer.ema.update
+    monkeypatch.setattr(trainer.ema, "update",
+                        lambda model, step: (clock.append(step), update(model, step)))
+    for _, x in zip(range(8), trainer.batches.epoch(0)):  # 128 images: 8 batches
+        trainer.train_step(x)
+    assert clock == [0, 1, 2, 3]
