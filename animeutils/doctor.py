@@ -27,6 +27,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+KEYS = ("step", "d_real", "d_fake", "d_acc", "loss_d", "loss_g")  # what a training row is judged by
+
 REMEDY = {
     "d_wins": "try augment='color,translation,cutout' (DiffAugment), a lower lr_d (e.g. half "
               "of lr_g), real_label=0.9 or r1_gamma=0.1 -- or recipe='stable'",
@@ -58,7 +60,16 @@ class Doctor:
     def __init__(self, loss: str = "bce", *, warmup: int = 200, patience: int = 200):
         self.loss, self.warmup, self.patience = loss, warmup, patience
         self.active: set[str] = set()
-        self.rows: list[dict] = []  # training rows after the warm-up
+        self.rows: list[dict] = []  # training rows after the warm-up (their KEYS only)
+
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps, so that a resumed run is diagnosed as an uninterrupted one:
+        the diagnoses in force (not reported again) and the rows the next spans average."""
+        return {"active": sorted(self.active), "rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.active = set(state["active"])
+        self.rows = [dict(r) for r in state["rows"]]
 
     def _span_means(self, step: int) -> dict[str, float] | None:
         """Means over the rows of the last ``patience`` steps, once that many have been seen."""
@@ -95,7 +106,7 @@ class Doctor:
             return []
         spike = self._spike(r)  # against the windows before this one (a median: robust)
         found = self._check("loss_spike", spike is not None, step, f"loss spike: {spike}")
-        self.rows.append(r)
+        self.rows.append({k: r[k] for k in KEYS})
         del self.rows[: -max(10, self.patience)]  # rows are at least a step apart
         m = self._span_means(step)
         if m is None:

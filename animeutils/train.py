@@ -289,6 +289,7 @@ class Trainer:
             "data_identity": self.dataset.identity,  # what: names and contents (resume checks)
             "fixed_noise": self.fixed_noise.cpu(),
             "best_swd": self.best_swd,
+            "doctor": self.doctor.state_dict() if self.doctor else {},
             "rng": distributed.gather_objects(self._rng_state()),  # one entry per rank
         }
 
@@ -311,6 +312,8 @@ class Trainer:
         self.batch = round(int(state["batch"]) * int(state["world_size"]) / self.world)
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.best_swd = float(state.get("best_swd", float("inf")))
+        if self.doctor and state.get("doctor"):  # older checkpoints: the doctor starts afresh
+            self.doctor.load_state_dict(state["doctor"])
         if self.rank < len(state["rng"]):  # a rank that did not exist before keeps its seed
             rng = state["rng"][self.rank]
             torch.set_rng_state(rng["torch"].cpu())

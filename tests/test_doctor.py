@@ -60,6 +60,20 @@ def test_pinned_outputs_spikes_and_collapse():
     assert [d.code for d in collapse] == ["collapse"] and "0.15x" in collapse[0].message
 
 
+def test_a_doctor_restored_from_its_state_carries_on_as_if_never_stopped():
+    rows = [row(s, 0.98, 0.03, 0.99, 0.1, 6.0) for s in range(25, 1000, 25)]
+    straight = feed(Doctor(), rows)
+    first = Doctor()
+    before = feed(first, rows[:20])  # d_wins is reported at step 400, then stays in force
+    state = first.state_dict()
+    assert state["active"] == ["d_wins"] and all(set(r) == set(row(0)) for r in state["rows"])
+    resumed = Doctor()
+    resumed.load_state_dict(state)
+    assert before + feed(resumed, rows[20:]) == straight  # not reported a second time
+    fresh = Doctor()  # without the state it would be
+    assert [d.code for d in feed(fresh, rows[20:])] == ["d_wins"]
+
+
 def test_hinge_judges_d_by_its_loss_not_by_a_probability():
     # hinge logits of +-1.2 give D(x) 0.77 and D(G(z)) 0.23: a winning D all the same
     found = feed(Doctor("hinge"), [row(s, 0.77, 0.23, 0.99, 0.1, -1.0)
@@ -90,6 +104,17 @@ def diagnoses(tmp_path, faces, capsys, **overrides):
                          ids=["lr_d 10x too high", "D 4x wider than G"])
 def test_the_doctor_names_a_d_that_wins_outright(tmp_path, faces, capsys, broken):
     assert "d_wins" in diagnoses(tmp_path, faces, capsys, recipe="dcgan", **broken)
+
+
+def test_a_resumed_run_reports_what_the_uninterrupted_one_does(tmp_path, faces, capsys):
+    broken = dict(recipe="dcgan", lr_d=2e-3)
+    straight = diagnoses(tmp_path / "a", faces, capsys, **broken)
+    assert straight == {"d_wins"}
+    diagnoses(tmp_path / "b", faces, capsys, **broken, max_steps=450)  # stopped after the report
+    resumed = diagnoses(tmp_path / "b", faces, capsys, **broken, resume=True)
+    logged = [r for r in train.runlog.read_stats(tmp_path / "b" / "run") if "diagnosis" in r]
+    expected = [r for r in train.runlog.read_stats(tmp_path / "a" / "run") if "diagnosis" in r]
+    assert resumed == straight and logged == expected
 
 
 def test_the_doctor_is_silent_on_a_healthy_run(tmp_path, faces, capsys):
