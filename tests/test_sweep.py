@@ -376,3 +376,43 @@ def test_an_error_a_retry_cannot_fix_is_still_a_failure(tmp_path):
     (out,) = sweep.run_sweep(tmp_path, ["hard"], 1, notebook=STUB, echo=lambda *_: None,
                              error="ValueError: lr_d=2.0 is invalid")
     assert out.status == "failed" and sweep.state(out.run) == "failed"
+
+
+# --- the committed evidence (docs/label_smoothing/) ---------------------------------------------
+DOCS = Path(sweep.__file__).resolve().parents[2] / "docs"
+COMMITTED_SEEDS = {"label_smoothing/dcgan": 3}  # seeds per setting in each committed sweep
+
+
+@pytest.mark.parametrize("name", list(sweep.LABEL_SWEEPS.values()))
+def test_the_committed_label_sweeps_are_complete_and_their_page_quotes_them(name):
+    rows = sweep.committed_results(name)
+    seeds = COMMITTED_SEEDS[name]
+    assert [r["setting"] for r in rows] == sweep.grid_settings("core")
+    assert all(r["seeds"] == seeds and r["failed"] == 0 and r["unfinished"] == 0 for r in rows)
+    runs = sweep.committed_results(name, "runs.csv")
+    assert len(runs) == 5 * seeds and {r["steps"] for r in runs} == {1500}
+    assert {r["seed"] for r in runs} == set(range(seeds))
+    # every mean in results.csv is the mean of its runs
+    for row in rows:
+        ends = [r["swd_end"] for r in runs if r["setting"] == row["setting"]]
+        assert row["swd_end_mean"] == pytest.approx(statistics.fmean(ends), rel=1e-4)
+    # the page shows the table and the verdicts computed from the committed CSV, not a retyping
+    page = (DOCS / "label_smoothing.md").read_text()
+    assert sweep.table_markdown(rows) in page
+    for line in sweep.conclusions(rows):
+        assert line in page
+
+
+def test_committed_results_outside_a_clone_are_downloaded_or_refused_in_one_line(
+        tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="label_smoothing/nope/results.csv does not exist"):
+        sweep.committed_results("label_smoothing/nope")
+    monkeypatch.setattr(sweep.evidence, "DOCS", tmp_path / "absent")  # Colab: no docs/ folder
+    served = tmp_path / "served.csv"
+    sweep.write_csv([{"setting": "hard", "seeds": 3, "swd_end_mean": 249.61}], served)
+    monkeypatch.setattr(sweep.evidence, "raw_url", lambda path: served.as_uri())
+    assert sweep.committed_results("label_smoothing/dcgan") == [
+        {"setting": "hard", "seeds": 3, "swd_end_mean": 249.61}]
+    served.unlink()
+    with pytest.raises(FileNotFoundError, match=r"downloaded from file:.*label_smoothing\.md"):
+        sweep.committed_results("label_smoothing/dcgan")

@@ -21,7 +21,7 @@ one per device.
 One job per module: :mod:`.grids` (named settings and grids), :mod:`.planning` (runs and their
 state on disk), :mod:`.notebook03` (finding notebook 03), :mod:`.runner` (papermill children,
 devices, interrupts), :mod:`.stats` (means, Welch intervals, Holm), :mod:`.report` (tables,
-conclusions, figures).
+conclusions, figures), :mod:`.evidence` (the sweeps committed under docs/).
 
     from animeutils import sweep
     sweep.run_sweep("runs/label_smoothing", grid="core", seeds=3, epochs=10)
@@ -30,6 +30,7 @@ conclusions, figures).
 Command line: ``python -m animeutils.sweep --sweep-dir runs/label_smoothing --seeds 3``.
 """
 
+from .evidence import LABEL_SWEEPS, committed_results
 from .grids import (
     BASELINES,
     GRIDS,
@@ -52,6 +53,7 @@ from .report import (
     collect,
     conclusions,
     mean_curves,
+    parse_csv,
     plot_curves,
     read_csv,
     run_summary,
@@ -67,6 +69,7 @@ __all__ = [
     "BASELINES",
     "GRIDS",
     "LABEL_FIELDS",
+    "LABEL_SWEEPS",
     "MARKER",
     "METRICS",
     "NAMED_SETTINGS",
@@ -82,6 +85,7 @@ __all__ = [
     "Stopper",
     "baseline",
     "collect",
+    "committed_results",
     "compare",
     "conclusions",
     "default_devices",
@@ -94,6 +98,7 @@ __all__ = [
     "mean_curves",
     "notebook_defaults",
     "notebook_parameters",
+    "parse_csv",
     "plan",
     "plot_curves",
     "raw_url",

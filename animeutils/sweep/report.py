@@ -85,19 +85,23 @@ def write_results(sweep_dir: str | Path, settings: list[str] | None = None) -> l
     return summary
 
 
-def read_csv(path: str | Path) -> list[dict]:
-    """Rows of a CSV written by :func:`write_csv`, numbers parsed back."""
-    def parse(text):
+def parse_csv(text: str) -> list[dict]:
+    """Rows of CSV text written by :func:`write_csv`, numbers parsed back."""
+    def parse(value):
         try:
-            return int(text)
+            return int(value)
         except ValueError:
             try:
-                return float(text)
+                return float(value)
             except ValueError:
-                return text
+                return value
 
-    with open(path, newline="") as fh:
-        return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of a CSV written by :func:`write_csv`, numbers parsed back."""
+    return parse_csv(Path(path).read_text())
 
 
 def table_markdown(summary: list[dict]) -> str:
