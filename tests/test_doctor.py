@@ -8,7 +8,7 @@ healthy one, against the doctor's bound of 0.1 (animeutils/doctor.py).
 
 import pytest
 
-from animeutils import data, train
+from animeutils import checkpoint, data, train
 from animeutils.config import TrainConfig
 from animeutils.doctor import Doctor
 
@@ -60,12 +60,14 @@ def test_pinned_outputs_spikes_and_collapse():
     assert [d.code for d in collapse] == ["collapse"] and "0.15x" in collapse[0].message
 
 
-def test_a_doctor_restored_from_its_state_carries_on_as_if_never_stopped():
+def test_a_doctor_restored_from_its_state_carries_on_as_if_never_stopped(tmp_path):
     rows = [row(s, 0.98, 0.03, 0.99, 0.1, 6.0) for s in range(25, 1000, 25)]
     straight = feed(Doctor(), rows)
     first = Doctor()
     before = feed(first, rows[:20])  # d_wins is reported at step 400, then stays in force
-    state = first.state_dict()
+    # through a checkpoint file, as a resumed run gets it (torch.load with weights_only=True)
+    state = checkpoint.load(checkpoint.save({"doctor": first.state_dict()},
+                                            tmp_path / "c.pt"))["doctor"]
     assert state["active"] == ["d_wins"] and all(set(r) == set(row(0)) for r in state["rows"])
     resumed = Doctor()
     resumed.load_state_dict(state)

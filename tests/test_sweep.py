@@ -1,6 +1,7 @@
 """The label-smoothing sweep: planning, summarising and conclusions on known numbers, and real
 sweeps through papermill at quick scale (resumed, skipped, failed, two runs at once)."""
 
+import importlib.util
 import json
 import math
 import statistics
@@ -14,6 +15,11 @@ from animeutils import sweep
 # Notebook 03's stand-in for orchestration tests: the same parameters, no training, fails or
 # sleeps on demand.
 STUB = Path(__file__).resolve().parent / "stub_train.ipynb"
+# tools/publish_sweep.py, which writes the per-seed table the docs quote
+_spec = importlib.util.spec_from_file_location(
+    "publish_sweep", Path(__file__).resolve().parents[1] / "tools" / "publish_sweep.py")
+publish_sweep = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(publish_sweep)
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -390,7 +396,7 @@ def test_the_committed_label_sweeps_are_complete_and_their_page_quotes_them(name
     assert [r["setting"] for r in rows] == sweep.grid_settings("core")
     assert all(r["seeds"] == seeds and r["failed"] == 0 and r["unfinished"] == 0 for r in rows)
     runs = sweep.committed_results(name, "runs.csv")
-    assert len(runs) == 5 * seeds and {r["steps"] for r in runs} == {1500}
+    assert len(runs) == len(rows) * seeds and {r["steps"] for r in runs} == {1500}
     assert {r["seed"] for r in runs} == set(range(seeds))
     # every mean in results.csv is the mean of its runs
     for row in rows:
@@ -401,6 +407,7 @@ def test_the_committed_label_sweeps_are_complete_and_their_page_quotes_them(name
     assert sweep.table_markdown(rows) in page
     for line in sweep.conclusions(rows):
         assert line in page
+    assert publish_sweep.per_seed_table(runs, sweep.grid_settings("core")) in page
 
 
 def test_committed_results_outside_a_clone_are_downloaded_or_refused_in_one_line(
@@ -416,3 +423,9 @@ def test_committed_results_outside_a_clone_are_downloaded_or_refused_in_one_line
     served.unlink()
     with pytest.raises(FileNotFoundError, match=r"downloaded from file:.*label_smoothing\.md"):
         sweep.committed_results("label_smoothing/dcgan")
+    # a docs/ folder some other package left in site-packages is not a clone's
+    stray = tmp_path / "site-packages" / "docs"
+    stray.mkdir(parents=True)
+    monkeypatch.setattr(sweep.evidence, "DOCS", stray)
+    sweep.write_csv([{"setting": "real0.9", "seeds": 3}], served)
+    assert sweep.committed_results("label_smoothing/dcgan") == [{"setting": "real0.9", "seeds": 3}]

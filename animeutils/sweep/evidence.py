@@ -10,7 +10,13 @@ from pathlib import Path
 from .notebook03 import raw_url
 from .report import parse_csv
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"  # in a clone
+# docs/ of a clone; an installed package has none (a stray site-packages/docs does not count)
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def in_clone() -> bool:
+    """Whether this animeutils is a clone's, with the committed evidence beside it."""
+    return (DOCS / "label_smoothing.md").is_file()
 
 # title -> folder under docs/ holding that sweep's results.csv, runs.csv, curves and samples
 # (the stable recipe's label sweep joins when its 3 seeds are in)
@@ -26,7 +32,7 @@ def committed_results(name: str, filename: str = "results.csv") -> list[dict]:
     local = DOCS / name / filename
     if local.exists():
         return parse_csv(local.read_text())
-    if DOCS.is_dir():
+    if in_clone():
         raise FileNotFoundError(f"{local} does not exist: name one of the committed sweeps "
                                 f"({', '.join(LABEL_SWEEPS.values())})")
     url = raw_url(f"docs/{name}/{filename}")
