@@ -316,7 +316,9 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path)
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    shared = {"epochs": 2, "data": "synthetic", "seconds": 4.0, "notebook": STUB}
+    # seed 0 ends after about a second, seed 1 eight seconds later: it is still going
+    shared = {"epochs": 2, "data": "synthetic", "seconds": 1.0, "seconds_per_seed": 8.0,
+              "notebook": STUB}
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(tmp_path, ["hard"], 2, devices=["cpu", "cpu"],
                         echo=interrupt_after_the_first_run, **shared)
