@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,6 +15,17 @@ def _private_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own empty decode cache and kagglehub cache: no shared state."""
     monkeypatch.setenv("ANIMEUTILS_CACHE", str(tmp_path_factory.mktemp("animeutils-cache")))
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path_factory.mktemp("kagglehub-cache")))
+
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+
+
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` (a script folder, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def face_like(seed: int, w: int = 96, h: int = 96) -> Image.Image:

@@ -1,7 +1,6 @@
 """The label-smoothing sweep: planning, summarising and conclusions on known numbers, and real
 sweeps through papermill at quick scale (resumed, skipped, failed, two runs at once)."""
 
-import importlib.util
 import json
 import math
 import statistics
@@ -12,14 +11,13 @@ from scipy import stats
 
 from animeutils import sweep
 
+from .conftest import load_tool
+
 # Notebook 03's stand-in for orchestration tests: the same parameters, no training, fails or
 # sleeps on demand.
 STUB = Path(__file__).resolve().parent / "stub_train.ipynb"
 # tools/publish_sweep.py, which writes the per-seed table the docs quote
-_spec = importlib.util.spec_from_file_location(
-    "publish_sweep", Path(__file__).resolve().parents[1] / "tools" / "publish_sweep.py")
-publish_sweep = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(publish_sweep)
+publish_sweep = load_tool("publish_sweep")
 
 
 # --- planning ------------------------------------------------------------------------------------

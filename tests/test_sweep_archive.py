@@ -1,16 +1,13 @@
 """tools/sweep_archive.py: a sweep's finished runs kept in a committed folder and restored where
 they ran, so that the sweep skips them; unfinished runs are left out."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "sweep_archive", Path(__file__).resolve().parents[1] / "tools" / "sweep_archive.py")
-sweep_archive = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sweep_archive)
+from .conftest import load_tool
+
+sweep_archive = load_tool("sweep_archive")
 
 
 def make_run(sweep_dir, setting, seed, status):

@@ -14,20 +14,19 @@ and a run whose parameters differ is trained again.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
-FILES = ("sweep.json", "config.json", "stats.jsonl", "sweep_params.json")
+from animeutils.sweep.planning import MARKER, marker
+
+FILES = (MARKER, "config.json", "stats.jsonl", "sweep_params.json")
 
 
 def finished_runs(sweep_dir: Path) -> list[Path]:
-    runs = []
-    for marker in sorted(sweep_dir.glob("*/seed*/sweep.json")):
-        if json.loads(marker.read_text()).get("status") == "finished":
-            runs.append(marker.parent)
-    return runs
+    """The runs under ``sweep_dir`` whose marker says the sweep finished them."""
+    runs = [path.parent for path in sorted(sweep_dir.glob(f"*/seed*/{MARKER}"))]
+    return [run for run in runs if marker(run).get("status") == "finished"]
 
 
 def pack(sweep_dir: Path, dest: Path) -> int:
@@ -47,9 +46,9 @@ def pack(sweep_dir: Path, dest: Path) -> int:
 
 def unpack(src: Path, sweep_dir: Path) -> int:
     restored = 0
-    for marker in sorted(src.glob("*/seed*/sweep.json")):
-        run = marker.parent
-        expected = json.loads(marker.read_text())["params"]["run_dir"]
+    for path in sorted(src.glob(f"*/seed*/{MARKER}")):
+        run = path.parent
+        expected = marker(run)["params"]["run_dir"]
         target = sweep_dir / run.relative_to(src)
         if Path(expected).resolve() != target.resolve():
             raise SystemExit(f"error: {run} ran in {expected}, not {target}: unpack it there "
