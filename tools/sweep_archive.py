@@ -4,8 +4,8 @@ stats.jsonl, sweep_params.json, and seed 0's last sample grid) into a committed 
 copy them back before the sweep goes on. The sweep then skips those runs, as it skips any
 finished run.
 
-    python tools/sweep_archive.py pack runs/labels_stable sweeps_in_progress/labels_stable
-    python tools/sweep_archive.py unpack sweeps_in_progress/labels_stable runs/labels_stable
+    python tools/sweep_archive.py pack runs/variants sweeps_in_progress/variants
+    python tools/sweep_archive.py unpack sweeps_in_progress/variants runs/variants
 
 A run is restored only to the folder it ran in: its sweep.json records its absolute run_dir,
 and a run whose parameters differ is trained again.
