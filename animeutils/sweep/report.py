@@ -23,8 +23,10 @@ def run_summary(path: str | Path) -> dict:
     SWD, the D outputs and losses averaged over the last epoch, the median training speed."""
     path = Path(path)
     done = marker(path) or {}
+    recorded = {}
     if (path / "config.json").exists():
-        cfg = json.loads((path / "config.json").read_text())["config"]
+        recorded = json.loads((path / "config.json").read_text())
+        cfg = recorded["config"]
     else:  # stopped before training began (e.g. its data changed): what it was asked to run
         cfg = done.get("params", {})
     stats = runlog.read_stats(path)
@@ -46,7 +48,23 @@ def run_summary(path: str | Path) -> dict:
     row["swd_best"] = min(r["swd"] for r in evals) if evals else math.nan
     row["diversity_end"] = evals[-1]["diversity"] if evals else math.nan
     row["eval_samples"] = evals[-1]["eval_samples"] if evals else 0
+    # what it trained on: names and contents of the images (a rebuilt folder can differ)
+    row["data"] = ((recorded.get("data_used") or {}).get("identity") or "")[:12]
     return row
+
+
+def check_same_data(runs: list[dict], sweep_dir: str | Path) -> None:
+    """Refuse, in one line, a sweep whose runs trained on different images: their numbers
+    cannot be compared (e.g. a data folder rebuilt between two sessions of one sweep)."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        if r["data"]:
+            groups.setdefault(r["data"], []).append(f"{r['setting']}/seed{r['seed']}")
+    if len(groups) > 1:
+        listed = "; ".join(f"data {key}: {', '.join(names)}" for key, names in groups.items())
+        raise ValueError(f"the runs under {sweep_dir} trained on different images ({listed}): "
+                         "delete the runs on the data you no longer have and run the sweep "
+                         "again, or give each data folder its own sweep_dir")
 
 
 def collect(sweep_dir: str | Path, settings: list[str] | None = None) -> list[dict]:
@@ -75,10 +93,12 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
 
 
 def write_results(sweep_dir: str | Path, settings: list[str] | None = None) -> list[dict]:
-    """Collect, summarise, and write ``runs.csv`` and ``results.csv``; returns the summary."""
+    """Collect, summarise, and write ``runs.csv`` and ``results.csv``; returns the summary.
+    Runs that trained on different images are refused (:func:`check_same_data`)."""
     runs = collect(sweep_dir, settings)
     if not runs:
         raise FileNotFoundError(f"no run folders under {sweep_dir}: run the sweep first")
+    check_same_data(runs, sweep_dir)
     summary = stats.summarise(runs, SETTING_FIELDS)
     write_csv(runs, Path(sweep_dir) / "runs.csv")
     write_csv(summary, Path(sweep_dir) / "results.csv")
