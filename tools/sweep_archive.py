@@ -18,7 +18,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from animeutils.sweep.planning import MARKER, marker
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as publish_sweep.py
+from animeutils.sweep.planning import MARKER, marker  # noqa: E402
 
 FILES = (MARKER, "config.json", "stats.jsonl", "sweep_params.json")
 
