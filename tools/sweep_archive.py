@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as publish_sweep.py
-from animeutils.sweep.planning import MARKER, marker  # noqa: E402
+from animeutils.sweep.planning import MARKER, marker
 
 FILES = (MARKER, "config.json", "stats.jsonl", "sweep_params.json")
 
