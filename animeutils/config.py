@@ -49,6 +49,8 @@ class TrainConfig:
     data: str = "auto"  # "auto", "kaggle", "synthetic" or a folder of images
     image_size: int = 64  # 64 or 128 (one more up/down block)
     max_images: int | None = None  # cap on the training set; None for all
+    data_identity: str | None = None  # train only on images whose identity starts with this
+    # (a run's config.json: data_used.identity); None: any. A sweep sets it to its runs' data.
     hflip: bool | None = None  # random horizontal flips of real images; None: the recipe's
     # --- models -----------------------------------------------------------------------------
     arch: str = "dcgan"  # "dcgan" (Radford et al. 2016) or "dense300" (seed 000's generator)
@@ -134,6 +136,9 @@ class TrainConfig:
             value = getattr(self, name)
             need(value is None or (isinstance(value, int) and value >= 1), name,
                  "must be None or an integer >= 1")
+        need(self.data_identity is None or (isinstance(self.data_identity, str) and
+             re.fullmatch(r"[0-9a-f]{6,32}", self.data_identity) is not None), "data_identity",
+             "must be None or 6-32 hex digits, as in a run's config.json data_used.identity")
         for name in ("lr_g", "lr_d"):
             need(0 < getattr(self, name) < 1, name, "must be in (0, 1)")
         for name in ("beta1", "beta2", "d_dropout", "d_mid_dropout", "ema"):

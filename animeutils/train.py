@@ -69,10 +69,10 @@ __all__ = ["DataChangedError", "TrainResult", "Trainer", "TrainingDiverged", "ma
 
 # Fields that may change when a run is resumed; any other difference is an error. (``data`` may
 # name another folder, e.g. after a re-download: the images' identity is checked instead.)
-RESUMABLE = frozenset({"data", "epochs", "max_steps", "run_dir", "resume", "device", "compile",
-                       "log_every", "checkpoint_every", "amp", "sync_bn", "eval_every",
-                       "eval_samples", "cuda_graphs", "doctor", "checkpoint_minutes",
-                       "tensorboard"})
+RESUMABLE = frozenset({"data", "data_identity", "epochs", "max_steps", "run_dir", "resume",
+                       "device", "compile", "log_every", "checkpoint_every", "amp", "sync_bn",
+                       "eval_every", "eval_samples", "cuda_graphs", "doctor",
+                       "checkpoint_minutes", "tensorboard"})
 CURVES_SECONDS = 60.0  # redraw losses.png and d_outputs.png at most this often (and at the end)
 
 
@@ -119,6 +119,7 @@ class Trainer:
         self.device = self._pick_device()
         self.run = self._open_run_folder()
         self.dataset = self._load_data(dataset)
+        self._check_expected_data()
         self.batches = Batches(self.dataset.images, self.cfg.batch_size, device=self.device,
                                seed=self.cfg.seed, flip=self.cfg.hflip,
                                channels_last=self.cfg.channels_last, rank=self.rank,
@@ -330,6 +331,16 @@ class Trainer:
             self.run.truncate_stats(self.step)
             self.run.resume_samples(self.epoch)
         self.window.reset(self.step)
+
+    def _check_expected_data(self) -> None:
+        """``data_identity`` given: refuse other images before any step (a sweep's runs must
+        all see the same images to be compared; a rebuilt folder can differ)."""
+        expected, actual = self.cfg.data_identity, self.dataset.identity
+        if expected and not actual.startswith(expected):
+            raise DataChangedError(
+                f"the images of data={self.cfg.data!r} have identity {actual[:12]}, not "
+                f"data_identity={expected!r}: use the images the runs before used, or a "
+                "new run_dir (or sweep_dir) for these")
 
     def _check_same_data(self, state: dict) -> None:
         """The images must be the same as the checkpoint's (by name and content; a checkpoint

@@ -399,6 +399,34 @@ def test_needs_attention_is_listed_in_the_summary_and_conclusions(tmp_path):
     assert "hard (seed 0: OutOfMemoryError: CUDA out of memory)" in text
 
 
+def test_runs_still_to_train_must_see_the_images_the_finished_ones_saw(tmp_path, monkeypatch):
+    quiet = dict(notebook=STUB, echo=lambda *_: None)
+    first, rebuilt = "ab" * 16, "cd" * 16
+    monkeypatch.setenv("STUB_IMAGES", first)
+    a, b = sweep.run_sweep(tmp_path, ["hard"], [0, 1], **quiet)
+    given = [json.loads((o.run.path / "config.json").read_text())["data_identity"] for o in (a, b)]
+    assert given == [None, first]  # a fresh sweep adopts its first run's images
+    monkeypatch.setenv("STUB_IMAGES", rebuilt)  # the data folder was rebuilt differently
+    *_, c = sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2], **quiet)
+    assert c.status == "attention" and f"not {first}" in c.error  # refused, retried next time
+    monkeypatch.setenv("STUB_IMAGES", first)
+    assert sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2], **quiet)[-1].status == "finished"
+    # a guard, not a setting: naming the same images retrains nothing; other images are refused
+    done = sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2], data_identity=first[:8], **quiet)
+    assert [o.status for o in done] == ["skipped-finished"] * 3
+    with pytest.raises(ValueError, match="^data_identity='cdcdcdcd', but the finished runs"):
+        sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2], data_identity="cdcdcdcd", **quiet)
+    with pytest.raises(ValueError, match="^data_identity=.*6-32 hex digits"):
+        sweep.run_sweep(tmp_path, ["hard"], [0], data_identity="e797", **quiet)
+    # finished runs that disagree stop the sweep before it trains anything more
+    config = a.run.path / "config.json"
+    config.write_text(config.read_text().replace(first, rebuilt))
+    with pytest.raises(ValueError, match=r"trained on different images \(data cdcdcdcdcdcd: "
+                                         r"hard/seed0; data abababababab: hard/seed1, hard/seed2"):
+        sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2, 3], **quiet)
+    assert not (tmp_path / "hard" / "seed3").exists()
+
+
 def test_an_error_a_retry_cannot_fix_is_still_a_failure(tmp_path):
     (out,) = sweep.run_sweep(tmp_path, ["hard"], 1, notebook=STUB, echo=lambda *_: None,
                              error="ValueError: lr_d=2.0 is invalid")

@@ -49,6 +49,7 @@ def test_label_targets_for_each_option():
     ("real_label", 1.2), ("fake_label", -0.1), ("label_noise", 0.7), ("flip_prob", 0.5),
     ("image_size", 96), ("arch", "stylegan"), ("batch_size", 0), ("lr_g", 0.0), ("ema", 1.0),
     ("max_steps", 0), ("d_steps", 0), ("device", "gpu"), ("cuda_graphs", True),
+    ("data_identity", "e797"), ("data_identity", "E797BA49"),
 ])
 def test_config_rejects_out_of_range_values_by_name(field, value):
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -438,6 +439,20 @@ def test_resume_on_changed_images_is_refused_naming_the_first_changed_file(tmp_p
     assert "\n" not in message
     assert "1 file differs (first: images/7_2007.jpg), 1 file removed (first: images/9_2009.jpg)" \
         in message
+
+
+def test_data_identity_refuses_other_images_before_the_first_step(tmp_path, faces):
+    other = ("0" if faces.identity[0] != "0" else "1") + faces.identity[1:12]
+    with pytest.raises(train.DataChangedError) as err:
+        train.train(tiny(tmp_path, data_identity=other), faces, progress=False)
+    assert str(err.value) == (
+        f"the images of data='synthetic' have identity {faces.identity[:12]}, not "
+        f"data_identity='{other}': use the images the runs before used, or a new run_dir (or "
+        "sweep_dir) for these")
+    assert not (tmp_path / "run" / "stats.jsonl").exists()
+    result = train.train(tiny(tmp_path, epochs=1, data_identity=faces.identity[:8]), faces,
+                         progress=False)
+    assert result.step == 8  # 256 images / 32 per step
 
 
 def test_resume_with_nothing_to_resume_says_so_and_starts_fresh(tmp_path, faces, capsys):

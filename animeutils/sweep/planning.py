@@ -64,6 +64,27 @@ def marker(run_path: str | Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def data_identity(run_path: str | Path) -> str:
+    """The identity of the images a run trained on (its config.json), or "" if not recorded."""
+    path = Path(run_path) / "config.json"
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    return (recorded.get("data_used") or {}).get("identity") or ""
+
+
+def check_same_data(runs: list[dict], sweep_dir: str | Path) -> None:
+    """Refuse, in one line, a sweep whose runs trained on different images: their numbers
+    cannot be compared (e.g. a data folder rebuilt between two sessions of one sweep)."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        if r["data"]:
+            groups.setdefault(r["data"], []).append(f"{r['setting']}/seed{r['seed']}")
+    if len(groups) > 1:
+        listed = "; ".join(f"data {key}: {', '.join(names)}" for key, names in groups.items())
+        raise ValueError(f"the runs under {sweep_dir} trained on different images ({listed}): "
+                         "delete the runs on the data you no longer have and run the sweep "
+                         "again, or give each data folder its own sweep_dir")
+
+
 def state(run: Run) -> str:
     """"finished" or "failed" (a marker with these parameters), "partial" (a checkpoint to resume
     from), else "new". A run marked "attention" (an error a retry can fix) is tried again."""

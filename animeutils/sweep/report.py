@@ -15,7 +15,7 @@ from PIL import Image
 from .. import atomic, runlog, viz
 from . import stats
 from .grids import NAMED_SETTINGS, SETTING_FIELDS, SETTINGS
-from .planning import MARKER, marker
+from .planning import MARKER, check_same_data, marker
 
 
 def run_summary(path: str | Path) -> dict:
@@ -51,20 +51,6 @@ def run_summary(path: str | Path) -> dict:
     # what it trained on: names and contents of the images (a rebuilt folder can differ)
     row["data"] = ((recorded.get("data_used") or {}).get("identity") or "")[:12]
     return row
-
-
-def check_same_data(runs: list[dict], sweep_dir: str | Path) -> None:
-    """Refuse, in one line, a sweep whose runs trained on different images: their numbers
-    cannot be compared (e.g. a data folder rebuilt between two sessions of one sweep)."""
-    groups: dict[str, list[str]] = {}
-    for r in runs:
-        if r["data"]:
-            groups.setdefault(r["data"], []).append(f"{r['setting']}/seed{r['seed']}")
-    if len(groups) > 1:
-        listed = "; ".join(f"data {key}: {', '.join(names)}" for key, names in groups.items())
-        raise ValueError(f"the runs under {sweep_dir} trained on different images ({listed}): "
-                         "delete the runs on the data you no longer have and run the sweep "
-                         "again, or give each data folder its own sweep_dir")
 
 
 def collect(sweep_dir: str | Path, settings: list[str] | None = None) -> list[dict]:

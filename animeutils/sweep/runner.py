@@ -20,8 +20,9 @@ from pathlib import Path
 import torch
 
 from .. import atomic
+from ..config import TrainConfig
 from . import notebook03
-from .planning import MARKER, Run, marker, plan, state
+from .planning import MARKER, Run, check_same_data, data_identity, marker, plan, state
 
 # Errors a retry can fix: the run is not marked failed but "attention" (retried next time, and
 # listed in the summary with its error line).
@@ -97,11 +98,15 @@ class Stopper:
 
 
 def execute(run: Run, *, device: str | None = None, notebook: str | Path | None = None,
-            kernel_name: str | None = None, stopper: Stopper | None = None) -> Outcome:
-    """Run notebook 03 for one run through papermill (a child process) and write its marker."""
+            kernel_name: str | None = None, stopper: Stopper | None = None,
+            images: str | None = None) -> Outcome:
+    """Run notebook 03 for one run through papermill (a child process) and write its marker.
+    ``device`` and ``images`` (the data identity the run must train on) are passed to the
+    notebook but are not the run's parameters: a run is the same run on any device."""
     stopper = stopper or Stopper()
     run.path.mkdir(parents=True, exist_ok=True)
-    params = {**run.params, **({"device": device} if device else {})}
+    params = {**run.params, **({"device": device} if device else {}),
+              **({"data_identity": images} if images else {})}
     params_file = run.path / "sweep_params.json"  # JSON is YAML: papermill -f reads it
     atomic.write_text(params_file, json.dumps(params, indent=1))
     executed = run.path / "03_train.ipynb"
@@ -140,6 +145,22 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path | None 
     return Outcome(run, status, seconds, error)
 
 
+def sweep_images(runs: list[Run], sweep_dir: str | Path, given: str | None = None) -> str | None:
+    """The identity of the images the sweep's finished runs trained on, which the runs still to
+    train must use too (None when no finished run recorded one). Raises, in one line, when the
+    finished runs disagree, or disagree with a ``data_identity`` given for the whole sweep."""
+    rows = [{"setting": r.setting, "seed": r.seed, "identity": data_identity(r.path)}
+            for r in runs if state(r) == "finished"]
+    rows = [{**r, "data": r["identity"][:12]} for r in rows if r["identity"]]
+    check_same_data(rows, sweep_dir)
+    found = rows[0]["identity"] if rows else None
+    if given and found and not found.startswith(given):
+        raise ValueError(f"data_identity={given!r}, but the finished runs under {sweep_dir} "
+                         f"trained on images {found[:12]}: give their identity, or another "
+                         "sweep_dir")
+    return given or found
+
+
 def default_devices() -> list[str | None]:
     """One worker per CUDA device when there are several; else one worker (the notebook picks)."""
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -153,7 +174,12 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     """Plan the sweep and run what is not done yet, one run per device at a time.
 
     ``reuse=False`` deletes the sweep's run folders first and trains everything again.
-    ``devices``: e.g. ``["cuda:0", "cuda:1"]``; default :func:`default_devices`."""
+    ``devices``: e.g. ``["cuda:0", "cuda:1"]``; default :func:`default_devices`.
+    ``data_identity``: the images every run must train on (default: the finished runs'); like
+    the device, a guard and not a setting, so giving it retrains nothing."""
+    given = params.pop("data_identity", None)
+    if given is not None:
+        TrainConfig(data_identity=given).validate()  # its one-line message, before any run
     runs = plan(sweep_dir, grid, seeds, notebook, **params)
     if not reuse:
         for run in runs:
@@ -169,6 +195,18 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
             todo.append((run, s))
     echo(f"sweep {Path(sweep_dir)}: {len(runs)} runs, {len(runs) - len(todo)} already done, "
          f"{len(todo)} to train on {', '.join(d or 'the default device' for d in devices)}")
+    # Every run must see the images the finished ones saw (a rebuilt folder can differ): the
+    # notebook refuses others before its first step. A fresh sweep takes its first run's.
+    images = [sweep_images(runs, sweep_dir, given)]
+    accepts = "data_identity" in notebook03.notebook_parameters(notebook)
+    if not accepts:
+        if given:
+            raise ValueError(f"data_identity={given!r} was given, but {notebook} has no "
+                             "data_identity parameter to check it with")
+        images = [None]  # a custom notebook without the check
+    elif images[0]:
+        echo(f"images: identity {images[0][:12]}; a run given others stops before its first "
+             "step")
     free: queue.Queue = queue.Queue()
     for d in devices:
         free.put(d)
@@ -179,8 +217,11 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
         run, _ = item
         device = free.get()
         try:
-            return execute(run, device=device, notebook=notebook, kernel_name=kernel_name,
-                           stopper=stopper)
+            out = execute(run, device=device, notebook=notebook, kernel_name=kernel_name,
+                          stopper=stopper, images=images[0])
+            if out.status == "finished" and images[0] is None and accepts:
+                images[0] = data_identity(run.path) or None
+            return out
         finally:
             free.put(device)
 
