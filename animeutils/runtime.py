@@ -116,6 +116,22 @@ def describe() -> str:
             f" | {os.cpu_count()} CPU cores | {where}")
 
 
+def cpu_record() -> dict:
+    """The CPU a run's arithmetic ran on: its model, the vector instructions PyTorch's kernels
+    use, and the thread count. A CPU run is bit-for-bit repeatable only when all three match."""
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"model": model, "capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(), "cores": os.cpu_count()}
+
+
 class ParameterError(ValueError):
     """A papermill ``-p`` name that the notebook does not have."""
 

@@ -262,6 +262,7 @@ class Trainer:
                                 "as given (not scaled with the world size)"),
             "steps_per_epoch": len(self.batches),
             "device": str(self.device),
+            "cpu": runtime.cpu_record(),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -111,6 +111,9 @@ def test_a_run_leaves_a_complete_self_describing_folder(tmp_path, faces):
     run = result.run_dir
     record = json.loads((run / "config.json").read_text())
     assert record["data_used"]["source"] == "synthetic" and record["config"]["g_features"] == 8
+    # what a CPU run's exact numbers depend on, besides the config and the data
+    assert record["cpu"]["threads"] == torch.get_num_threads() and record["cpu"]["capability"] \
+        == torch.backends.cpu.get_cpu_capability() and record["cpu"]["model"]
     assert result.step == 16 and result.epoch == 2 and result.finished
     rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [3, 6, 8, 9, 12, 15, 16]  # every 3 steps + epoch ends
