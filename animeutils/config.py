@@ -137,7 +137,7 @@ class TrainConfig:
             need(value is None or (isinstance(value, int) and value >= 1), name,
                  "must be None or an integer >= 1")
         need(self.data_identity is None or (isinstance(self.data_identity, str) and
-             re.fullmatch(r"[0-9a-f]{6,32}", self.data_identity) is not None), "data_identity",
+             re.fullmatch(r"[0-9a-fA-F]{6,32}", self.data_identity) is not None), "data_identity",
              "must be None or 6-32 hex digits, as in a run's config.json data_used.identity")
         for name in ("lr_g", "lr_d"):
             need(0 < getattr(self, name) < 1, name, "must be in (0, 1)")

@@ -118,7 +118,8 @@ def describe() -> str:
 
 def cpu_record() -> dict:
     """The CPU a run's arithmetic ran on: its model, the vector instructions PyTorch's kernels
-    use, and the thread count. A CPU run is bit-for-bit repeatable only when all three match."""
+    use, the thread count and the cores. A CPU run repeats bit for bit only where these match
+    (needed, not enough: the torch build and the data count too)."""
     import torch
 
     model = platform.processor() or platform.machine()

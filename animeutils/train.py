@@ -117,9 +117,9 @@ class Trainer:
         self.is_main = self.rank == 0
         self.progress = progress and self.is_main
         self.device = self._pick_device()
-        self.run = self._open_run_folder()
         self.dataset = self._load_data(dataset)
-        self._check_expected_data()
+        self._check_expected_data()  # before the run folder exists: a refusal leaves nothing
+        self.run = self._open_run_folder()
         self.batches = Batches(self.dataset.images, self.cfg.batch_size, device=self.device,
                                seed=self.cfg.seed, flip=self.cfg.hflip,
                                channels_last=self.cfg.channels_last, rank=self.rank,
@@ -239,8 +239,9 @@ class Trainer:
                 print(f"resuming {self.run.path} at step {self.step} (epoch {self.epoch + 1})")
                 record = self._record()
                 old = json.loads((self.run.path / "config.json").read_text())
-                record["resumed"] = [*old.get("resumed", []), {"step": self.step,
-                                                               "at": record["created"]}]
+                record["resumed"] = [*old.get("resumed", []), {
+                    "step": self.step, "at": record["created"], "cpu": record["cpu"]}]
+                record["cpu"] = old.get("cpu", record["cpu"])  # where it started
                 record["created"] = old.get("created", record["created"])
                 self.run.write_config(record)
         elif self.is_main:
@@ -335,13 +336,23 @@ class Trainer:
 
     def _check_expected_data(self) -> None:
         """``data_identity`` given: refuse other images before any step (a sweep's runs must
-        all see the same images to be compared; a rebuilt folder can differ)."""
-        expected, actual = self.cfg.data_identity, self.dataset.identity
-        if expected and not actual.startswith(expected):
+        all see the same images to be compared; a rebuilt folder can differ). Every rank's
+        images are checked, and every rank stops together."""
+        expected = (self.cfg.data_identity or "").lower()
+        if not expected:
+            return
+        identities = distributed.gather_objects(self.dataset.identity)
+        wrong = [(rank, got) for rank, got in enumerate(identities)
+                 if not got.startswith(expected)]
+        if wrong:
+            rank, got = wrong[0]
+            where = self.dataset.source.path or self.dataset.source.kind
+            on = f" on rank {rank}" if self.world > 1 else ""
             raise DataChangedError(
-                f"the images of data={self.cfg.data!r} have identity {actual[:12]}, not "
-                f"data_identity={expected!r}: use the images the runs before used, or a "
-                "new run_dir (or sweep_dir) for these")
+                f"the images of data={self.cfg.data!r} ({where}){on} have identity {got[:12]}, "
+                f"not data_identity={self.cfg.data_identity!r}: point data at the images with "
+                "that identity (a run's config.json: data_used.identity), or leave "
+                "data_identity unset")
 
     def _check_same_data(self, state: dict) -> None:
         """The images must be the same as the checkpoint's (by name and content; a checkpoint

@@ -400,7 +400,7 @@ def test_needs_attention_is_listed_in_the_summary_and_conclusions(tmp_path):
 
 
 def test_runs_still_to_train_must_see_the_images_the_finished_ones_saw(tmp_path, monkeypatch):
-    quiet = dict(notebook=STUB, echo=lambda *_: None)
+    quiet = dict(notebook=STUB, echo=lambda *_: None, devices=[None])  # one run at a time
     first, rebuilt = "ab" * 16, "cd" * 16
     monkeypatch.setenv("STUB_IMAGES", first)
     a, b = sweep.run_sweep(tmp_path, ["hard"], [0, 1], **quiet)
@@ -425,6 +425,30 @@ def test_runs_still_to_train_must_see_the_images_the_finished_ones_saw(tmp_path,
                                          r"hard/seed0; data abababababab: hard/seed1, hard/seed2"):
         sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2, 3], **quiet)
     assert not (tmp_path / "hard" / "seed3").exists()
+    # a notebook that cannot check is told, not trusted
+    monkeypatch.setattr(sweep.notebook03, "notebook_parameters", lambda nb=None: {"seed"})
+    with pytest.raises(ValueError, match="has no data_identity parameter to check it with"):
+        sweep.run_sweep(tmp_path / "other", ["hard"], [0], data_identity=first, **quiet)
+
+
+def test_on_several_devices_a_fresh_sweep_trains_its_first_run_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUB_IMAGES", "ab" * 16)
+    outs = sweep.run_sweep(tmp_path, ["hard"], [0, 1, 2], notebook=STUB, echo=lambda *_: None,
+                           devices=[None, None])  # two workers
+    given = [json.loads((o.run.path / "config.json").read_text())["data_identity"] for o in outs]
+    assert given == [None, "ab" * 16, "ab" * 16]  # seeds 1 and 2 ran together, both checked
+
+
+def test_the_sweep_cli_keeps_an_identity_as_text(monkeypatch):
+    from animeutils.sweep import __main__ as cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "run_sweep", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(cli, "write_results", lambda *a: [])
+    monkeypatch.setattr(cli, "conclusions", lambda *a, **kw: [])
+    assert cli.main(["--sweep-dir", "x", "-p", "data_identity", "01234567",
+                     "-p", "epochs", "10"]) == 0
+    assert seen["data_identity"] == "01234567" and seen["epochs"] == 10  # YAML: 342391, 10
 
 
 def test_an_error_a_retry_cannot_fix_is_still_a_failure(tmp_path):

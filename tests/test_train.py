@@ -49,7 +49,7 @@ def test_label_targets_for_each_option():
     ("real_label", 1.2), ("fake_label", -0.1), ("label_noise", 0.7), ("flip_prob", 0.5),
     ("image_size", 96), ("arch", "stylegan"), ("batch_size", 0), ("lr_g", 0.0), ("ema", 1.0),
     ("max_steps", 0), ("d_steps", 0), ("device", "gpu"), ("cuda_graphs", True),
-    ("data_identity", "e797"), ("data_identity", "E797BA49"),
+    ("data_identity", "e797"), ("data_identity", "e797ba4g"),
 ])
 def test_config_rejects_out_of_range_values_by_name(field, value):
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -449,10 +449,10 @@ def test_data_identity_refuses_other_images_before_the_first_step(tmp_path, face
     with pytest.raises(train.DataChangedError) as err:
         train.train(tiny(tmp_path, data_identity=other), faces, progress=False)
     assert str(err.value) == (
-        f"the images of data='synthetic' have identity {faces.identity[:12]}, not "
-        f"data_identity='{other}': use the images the runs before used, or a new run_dir (or "
-        "sweep_dir) for these")
-    assert not (tmp_path / "run" / "stats.jsonl").exists()
+        f"the images of data='synthetic' (synthetic) have identity {faces.identity[:12]}, not "
+        f"data_identity='{other}': point data at the images with that identity (a run's "
+        "config.json: data_used.identity), or leave data_identity unset")
+    assert not (tmp_path / "run").exists()  # refused before the run folder was made
     result = train.train(tiny(tmp_path, epochs=1, data_identity=faces.identity[:8]), faces,
                          progress=False)
     assert result.step == 8  # 256 images / 32 per step

@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("NAME", "VALUE"),
                         help="a notebook-03 parameter for every run, e.g. -p epochs 10")
     args = parser.parse_args(argv)
-    params = {name: yaml.safe_load(value) for name, value in args.param}
+    # an identity is hex text even when YAML would read it as a number (12345678, 01234567)
+    params = {name: value if name == "data_identity" else yaml.safe_load(value)
+              for name, value in args.param}
     grid = args.grid[0] if len(args.grid) == 1 and args.grid[0] in GRIDS else args.grid
     if args.sweep_dir is None:
         recipes = baseline(grid) == "dcgan"

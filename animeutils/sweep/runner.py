@@ -99,14 +99,14 @@ class Stopper:
 
 def execute(run: Run, *, device: str | None = None, notebook: str | Path | None = None,
             kernel_name: str | None = None, stopper: Stopper | None = None,
-            images: str | None = None) -> Outcome:
+            data_identity: str | None = None) -> Outcome:
     """Run notebook 03 for one run through papermill (a child process) and write its marker.
-    ``device`` and ``images`` (the data identity the run must train on) are passed to the
+    ``device`` and ``data_identity`` (the images the run must train on) are passed to the
     notebook but are not the run's parameters: a run is the same run on any device."""
     stopper = stopper or Stopper()
     run.path.mkdir(parents=True, exist_ok=True)
     params = {**run.params, **({"device": device} if device else {}),
-              **({"data_identity": images} if images else {})}
+              **({"data_identity": data_identity} if data_identity else {})}
     params_file = run.path / "sweep_params.json"  # JSON is YAML: papermill -f reads it
     atomic.write_text(params_file, json.dumps(params, indent=1))
     executed = run.path / "03_train.ipynb"
@@ -145,20 +145,23 @@ def execute(run: Run, *, device: str | None = None, notebook: str | Path | None 
     return Outcome(run, status, seconds, error)
 
 
-def sweep_images(runs: list[Run], sweep_dir: str | Path, given: str | None = None) -> str | None:
-    """The identity of the images the sweep's finished runs trained on, which the runs still to
-    train must use too (None when no finished run recorded one). Raises, in one line, when the
-    finished runs disagree, or disagree with a ``data_identity`` given for the whole sweep."""
-    rows = [{"setting": r.setting, "seed": r.seed, "identity": data_identity(r.path)}
-            for r in runs if state(r) == "finished"]
-    rows = [{**r, "data": r["identity"][:12]} for r in rows if r["identity"]]
+def sweep_images(sweep_dir: str | Path, given: str | None = None) -> str | None:
+    """The identity of the images the finished runs under ``sweep_dir`` trained on (any setting,
+    any parameters), which the runs still to train must use too; None when no finished run
+    recorded one. Raises, in one line, when they disagree, or disagree with ``given``."""
+    rows = []
+    for path in sorted(Path(sweep_dir).glob(f"*/seed*/{MARKER}")):
+        done, identity = marker(path.parent), data_identity(path.parent)
+        if done and done.get("status") == "finished" and identity:
+            rows.append({"setting": path.parent.parent.name, "seed": done["params"]["seed"],
+                         "identity": identity, "data": identity[:12]})
     check_same_data(rows, sweep_dir)
     found = rows[0]["identity"] if rows else None
-    if given and found and not found.startswith(given):
+    if given and found and not found.startswith(given.lower()):
         raise ValueError(f"data_identity={given!r}, but the finished runs under {sweep_dir} "
                          f"trained on images {found[:12]}: give their identity, or another "
                          "sweep_dir")
-    return given or found
+    return found or given
 
 
 def default_devices() -> list[str | None]:
@@ -196,49 +199,57 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     echo(f"sweep {Path(sweep_dir)}: {len(runs)} runs, {len(runs) - len(todo)} already done, "
          f"{len(todo)} to train on {', '.join(d or 'the default device' for d in devices)}")
     # Every run must see the images the finished ones saw (a rebuilt folder can differ): the
-    # notebook refuses others before its first step. A fresh sweep takes its first run's.
-    images = [sweep_images(runs, sweep_dir, given)]
+    # notebook refuses others before its first step. A fresh sweep adopts its first run's.
     accepts = "data_identity" in notebook03.notebook_parameters(notebook)
+    images = [sweep_images(sweep_dir, given)]
     if not accepts:
         if given:
             raise ValueError(f"data_identity={given!r} was given, but {notebook} has no "
                              "data_identity parameter to check it with")
-        images = [None]  # a custom notebook without the check
+        echo(f"note: {notebook} has no data_identity parameter: its runs' images are not "
+             "checked against each other")
     elif images[0]:
         echo(f"images: identity {images[0][:12]}; a run given others stops before its first "
-             "step")
+             "step and needs attention")
     free: queue.Queue = queue.Queue()
     for d in devices:
         free.put(d)
-
     stopper = Stopper()
+    adopt = threading.Lock()
 
     def work(item):
         run, _ = item
         device = free.get()
         try:
             out = execute(run, device=device, notebook=notebook, kernel_name=kernel_name,
-                          stopper=stopper, images=images[0])
-            if out.status == "finished" and images[0] is None and accepts:
-                images[0] = data_identity(run.path) or None
+                          stopper=stopper, data_identity=images[0] if accepts else None)
+            with adopt:
+                if out.status == "finished" and accepts and images[0] is None:
+                    images[0] = data_identity(run.path) or None
             return out
         finally:
             free.put(device)
 
+    # With several devices and no identity yet, the first run trains alone: the others then
+    # start with its images to check against, instead of racing it.
+    waves = [todo[:1], todo[1:]] if accepts and images[0] is None and len(devices) > 1 \
+        else [todo]
     count = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(devices)) as pool:
-        futures = {pool.submit(work, item): item for item in todo}
+        futures: dict = {}
         try:
-            for future in concurrent.futures.as_completed(futures):
-                out = future.result()
-                count += 1
-                run, before = futures[future]
-                note = " (resumed)" if before == "partial" else ""
-                detail = f": {out.error}" if out.error else ""
-                status = "needs attention" if out.status == "attention" else out.status
-                echo(f"[{count}/{len(todo)}] {run.name}{note} {status} in "
-                     f"{out.seconds:.0f} s{detail}")
-                outcomes[run.name] = out
+            for wave in waves:
+                futures.update(wave_futures := {pool.submit(work, item): item for item in wave})
+                for future in concurrent.futures.as_completed(wave_futures):
+                    out = future.result()
+                    count += 1
+                    run, before = futures[future]
+                    note = " (resumed)" if before == "partial" else ""
+                    detail = f": {out.error}" if out.error else ""
+                    status = "needs attention" if out.status == "attention" else out.status
+                    echo(f"[{count}/{len(todo)}] {run.name}{note} {status} in "
+                         f"{out.seconds:.0f} s{detail}")
+                    outcomes[run.name] = out
         except KeyboardInterrupt:
             for f in futures:
                 f.cancel()
