@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from animeutils import synthetic
+from animeutils import data, synthetic
 
 
 def write_face_folder(root: str | Path, n: int, seed: int) -> Path:
@@ -42,8 +42,11 @@ def main() -> None:
     parser.add_argument("--num-images", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    print(write_face_folder(args.out, args.num_images, args.seed))
+    root = write_face_folder(args.out, args.num_images, args.seed)
+    # What a run will record as data_used.identity: the bytes can differ between machines.
+    images = data.load_dataset(str(root), 64, verbose=False, progress=False)
+    print(f"{root}: {len(images)} images, data identity {images.identity}")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the guard also keeps decoding workers from re-running it
     main()
