@@ -459,7 +459,8 @@ def test_an_error_a_retry_cannot_fix_is_still_a_failure(tmp_path):
 
 # --- the committed evidence (docs/label_smoothing/) ---------------------------------------------
 DOCS = Path(sweep.__file__).resolve().parents[2] / "docs"
-COMMITTED_SEEDS = {"label_smoothing/dcgan": 3}  # seeds per setting in each committed sweep
+# seeds per setting in each committed sweep
+COMMITTED_SEEDS = {"label_smoothing/dcgan": 3, "label_smoothing/stable": 3}
 
 
 @pytest.mark.parametrize("name", list(sweep.LABEL_SWEEPS.values()))
@@ -471,6 +472,7 @@ def test_the_committed_label_sweeps_are_complete_and_their_page_quotes_them(name
     runs = sweep.committed_results(name, "runs.csv")
     assert len(runs) == len(rows) * seeds and {r["steps"] for r in runs} == {1500}
     assert {r["seed"] for r in runs} == set(range(seeds))
+    assert len({r.get("data") for r in runs}) == 1  # one set of images (where runs.csv says)
     # every mean in results.csv is the mean of its runs
     for row in rows:
         ends = [r["swd_end"] for r in runs if r["setting"] == row["setting"]]

@@ -19,9 +19,9 @@ def in_clone() -> bool:
     return (DOCS / "label_smoothing.md").is_file()
 
 # title -> folder under docs/ holding that sweep's results.csv, runs.csv, curves and samples
-# (the stable recipe's label sweep joins when its 3 seeds are in)
 LABEL_SWEEPS = {
     "textbook recipe (recipe='dcgan')": "label_smoothing/dcgan",
+    "stable recipe (recipe='stable')": "label_smoothing/stable",
 }
 
 
