@@ -457,17 +457,24 @@ def test_an_error_a_retry_cannot_fix_is_still_a_failure(tmp_path):
     assert out.status == "failed" and sweep.state(out.run) == "failed"
 
 
-# --- the committed evidence (docs/label_smoothing/) ---------------------------------------------
+# --- the committed evidence (docs/) ----------------------------------------------------------
 DOCS = Path(sweep.__file__).resolve().parents[2] / "docs"
-# seeds per setting in each committed sweep
-COMMITTED_SEEDS = {"label_smoothing/dcgan": 3, "label_smoothing/stable": 3}
+# each committed sweep: its grid, the page that explains it, and its seeds per setting
+COMMITTED = {"label_smoothing/dcgan": ("core", "label_smoothing.md", 3),
+             "label_smoothing/stable": ("core", "label_smoothing.md", 3)}
 
 
-@pytest.mark.parametrize("name", list(sweep.LABEL_SWEEPS.values()))
-def test_the_committed_label_sweeps_are_complete_and_their_page_quotes_them(name):
+def test_every_committed_sweep_is_tested():
+    listed = {*sweep.LABEL_SWEEPS.values(), *sweep.OTHER_SWEEPS.values()}
+    assert listed == set(COMMITTED)  # what notebooks show is what this file checks
+
+
+@pytest.mark.parametrize("name", list(COMMITTED))
+def test_the_committed_sweeps_are_complete_and_their_page_quotes_them(name):
+    grid, page_name, seeds = COMMITTED[name]
+    settings, base = sweep.grid_settings(grid), sweep.baseline(grid)
     rows = sweep.committed_results(name)
-    seeds = COMMITTED_SEEDS[name]
-    assert [r["setting"] for r in rows] == sweep.grid_settings("core")
+    assert [r["setting"] for r in rows] == settings
     assert all(r["seeds"] == seeds and r["failed"] == 0 and r["unfinished"] == 0 for r in rows)
     runs = sweep.committed_results(name, "runs.csv")
     assert len(runs) == len(rows) * seeds and {r["steps"] for r in runs} == {1500}
@@ -478,11 +485,11 @@ def test_the_committed_label_sweeps_are_complete_and_their_page_quotes_them(name
         ends = [r["swd_end"] for r in runs if r["setting"] == row["setting"]]
         assert row["swd_end_mean"] == pytest.approx(statistics.fmean(ends), rel=1e-4)
     # the page shows the table and the verdicts computed from the committed CSV, not a retyping
-    page = (DOCS / "label_smoothing.md").read_text()
+    page = (DOCS / page_name).read_text()
     assert sweep.table_markdown(rows) in page
-    for line in sweep.conclusions(rows):
+    for line in sweep.conclusions(rows, baseline=base):
         assert line in page
-    assert publish_sweep.per_seed_table(runs, sweep.grid_settings("core")) in page
+    assert publish_sweep.per_seed_table(runs, settings) in page
 
 
 def test_committed_results_outside_a_clone_are_downloaded_or_refused_in_one_line(

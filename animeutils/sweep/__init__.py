@@ -30,7 +30,7 @@ conclusions, figures), :mod:`.evidence` (the sweeps committed under docs/).
 Command line: ``python -m animeutils.sweep --sweep-dir runs/label_smoothing --seeds 3``.
 """
 
-from .evidence import LABEL_SWEEPS, committed_results
+from .evidence import LABEL_SWEEPS, OTHER_SWEEPS, committed_results
 from .grids import (
     BASELINES,
     GRIDS,
@@ -74,6 +74,7 @@ __all__ = [
     "METRICS",
     "NAMED_SETTINGS",
     "NOTEBOOK",
+    "OTHER_SWEEPS",
     "RECIPE_SETTINGS",
     "RETRYABLE",
     "SETTINGS",

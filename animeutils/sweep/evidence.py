@@ -23,6 +23,8 @@ LABEL_SWEEPS = {
     "textbook recipe (recipe='dcgan')": "label_smoothing/dcgan",
     "stable recipe (recipe='stable')": "label_smoothing/stable",
 }
+# the other committed sweeps (notebook 02's variant comparison joins when its 3 seeds are in)
+OTHER_SWEEPS: dict[str, str] = {}
 
 
 def committed_results(name: str, filename: str = "results.csv") -> list[dict]:
@@ -34,7 +36,7 @@ def committed_results(name: str, filename: str = "results.csv") -> list[dict]:
         return parse_csv(local.read_text())
     if in_clone():
         raise FileNotFoundError(f"{local} does not exist: name one of the committed sweeps "
-                                f"({', '.join(LABEL_SWEEPS.values())})")
+                                f"({', '.join([*LABEL_SWEEPS.values(), *OTHER_SWEEPS.values()])})")
     url = raw_url(f"docs/{name}/{filename}")
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
