@@ -349,6 +349,32 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_resumes_the_rest(tmp_path)
     assert sorted(o.status for o in again) == ["finished", "skipped-finished"]
 
 
+def test_a_sweep_in_the_background_stops_on_sigterm_and_leaves_its_run_to_resume(tmp_path):
+    # `python -m animeutils.sweep ... &` ignores SIGINT; `kill` must stop it, children and all.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import sys; from animeutils import sweep\n"
+              "try:\n"
+              f"    sweep.run_sweep({str(tmp_path)!r}, ['hard'], 1, notebook={str(STUB)!r}, "
+              "epochs=2, data='synthetic', seconds=120.0)\n"
+              "except KeyboardInterrupt:\n"
+              "    sys.exit(130)\n")
+    root = Path(sweep.__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                        signal.SIG_IGN))
+    log, deadline = tmp_path / "hard" / "seed0" / "papermill.log", time.time() + 120
+    while time.time() < deadline and not (log.exists() and "Executing" in log.read_text()):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=90)  # well before the stub's 120 s
+    assert proc.returncode == 130 and "interrupted: finished runs are kept" in out
+    assert sweep.marker(tmp_path / "hard" / "seed0") is None  # resumed next time, not failed
+
+
 def test_papermill_stopped_by_a_sigint_of_its_own_leaves_the_run_unmarked(tmp_path):
     # Ctrl-C in a terminal, or a notebook's stop button, signals papermill directly.
     import signal

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C or kill: the sweep has said what it kept
+        return 130
     print("\n".join(conclusions(summary, baseline=baseline(grid))))
     print(f"results: {Path(args.sweep_dir) / 'results.csv'}")
     return 0

@@ -170,6 +170,10 @@ def default_devices() -> list[str | None]:
     return [f"cuda:{i}" for i in range(n)] if n > 1 else [None]
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3, *,
               reuse: bool = True, devices: list[str | None] | None = None,
               notebook: str | Path | None = None, kernel_name: str | None = None,
@@ -234,26 +238,35 @@ def run_sweep(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     # start with its images to check against, instead of racing it.
     waves = [todo[:1], todo[1:]] if accepts and images[0] is None and len(devices) > 1 \
         else [todo]
+    # `kill` (SIGTERM) stops a sweep as Ctrl-C does: its papermills and their kernels stop too,
+    # and their runs resume next time. (A sweep started with `&` ignores SIGINT, so for one in
+    # the background SIGTERM is the way to stop it.) Only the main thread may set a handler.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     count = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(devices)) as pool:
-        futures: dict = {}
-        try:
-            for wave in waves:
-                futures.update(wave_futures := {pool.submit(work, item): item for item in wave})
-                for future in concurrent.futures.as_completed(wave_futures):
-                    out = future.result()
-                    count += 1
-                    run, before = futures[future]
-                    note = " (resumed)" if before == "partial" else ""
-                    detail = f": {out.error}" if out.error else ""
-                    status = "needs attention" if out.status == "attention" else out.status
-                    echo(f"[{count}/{len(todo)}] {run.name}{note} {status} in "
-                         f"{out.seconds:.0f} s{detail}")
-                    outcomes[run.name] = out
-        except KeyboardInterrupt:
-            for f in futures:
-                f.cancel()
-            stopper.stop()
-            echo("interrupted: finished runs are kept; run the sweep again to resume the rest")
-            raise
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(devices)) as pool:
+            futures: dict = {}
+            try:
+                for wave in waves:
+                    futures.update(wave_futures := {pool.submit(work, item): item for item in wave})
+                    for future in concurrent.futures.as_completed(wave_futures):
+                        out = future.result()
+                        count += 1
+                        run, before = futures[future]
+                        note = " (resumed)" if before == "partial" else ""
+                        detail = f": {out.error}" if out.error else ""
+                        status = "needs attention" if out.status == "attention" else out.status
+                        echo(f"[{count}/{len(todo)}] {run.name}{note} {status} in "
+                             f"{out.seconds:.0f} s{detail}")
+                        outcomes[run.name] = out
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()
+                stopper.stop()
+                echo("interrupted: finished runs are kept; run the sweep again to resume the rest")
+                raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
     return [outcomes[r.name] for r in runs]
