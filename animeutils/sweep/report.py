@@ -15,7 +15,7 @@ from PIL import Image
 from .. import atomic, runlog, viz
 from . import stats
 from .grids import NAMED_SETTINGS, SETTING_FIELDS, SETTINGS
-from .planning import MARKER, check_same_data, marker
+from .planning import MARKER, check_same_data, data_identity, marker
 
 
 def run_summary(path: str | Path) -> dict:
@@ -23,10 +23,8 @@ def run_summary(path: str | Path) -> dict:
     SWD, the D outputs and losses averaged over the last epoch, the median training speed."""
     path = Path(path)
     done = marker(path) or {}
-    recorded = {}
     if (path / "config.json").exists():
-        recorded = json.loads((path / "config.json").read_text())
-        cfg = recorded["config"]
+        cfg = json.loads((path / "config.json").read_text())["config"]
     else:  # stopped before training began (e.g. its data changed): what it was asked to run
         cfg = done.get("params", {})
     stats = runlog.read_stats(path)
@@ -49,7 +47,7 @@ def run_summary(path: str | Path) -> dict:
     row["diversity_end"] = evals[-1]["diversity"] if evals else math.nan
     row["eval_samples"] = evals[-1]["eval_samples"] if evals else 0
     # what it trained on: names and contents of the images (a rebuilt folder can differ)
-    row["data"] = ((recorded.get("data_used") or {}).get("identity") or "")[:12]
+    row["data"] = data_identity(path)[:12]
     return row
 
 
