@@ -3,11 +3,16 @@ holding synthetic faces from a seed of your choice: the data of the whole-run be
 the recipe comparison.
 
     python benchmarks/facefolder.py OUT --num-images 2000 --seed 2026
+    python benchmarks/facefolder.py OUT --num-images 2000 --seed 2026 --fingerprint
+
+``--fingerprint`` also prints, for each chunk of 512 faces, a hash of the generated pixels and
+one of the written JPEG files, so two machines whose folders differ can compare where.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -36,13 +41,33 @@ def write_face_folder(root: str | Path, n: int, seed: int) -> Path:
     return root
 
 
+def fingerprint(root: str | Path, n: int, seed: int) -> list[str]:
+    """Per chunk of 512 faces: sha256 prefixes of the generated pixels (regenerated) and of the
+    JPEG files under ``root/images``, in the order :func:`write_face_folder` wrote them."""
+    folder, lines = Path(root) / "images", []
+    for start in range(0, n, 512):
+        count = min(512, n - start)
+        images, _ = synthetic.generate(count, image_size=120, seed=seed * 100_003 + start)
+        files = hashlib.sha256()
+        for i in range(start, start + count):
+            files.update((folder / f"{i}_{2000 + i % 20}.jpg").read_bytes())
+        pixels = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
+        lines.append(f"faces {start}-{start + count - 1}: generated {pixels}, "
+                     f"files {files.hexdigest()[:16]}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--num-images", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--fingerprint", action="store_true",
+                        help="also print per-chunk hashes of the pixels and the files")
     args = parser.parse_args()
     root = write_face_folder(args.out, args.num_images, args.seed)
+    if args.fingerprint:
+        print("\n".join(fingerprint(root, args.num_images, args.seed)))
     # What a run will record as data_used.identity: the bytes can differ between machines.
     images = data.load_dataset(str(root), 64, verbose=False, progress=False)
     print(f"{root}: {len(images)} images, data identity {images.identity}")
