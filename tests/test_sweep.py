@@ -86,6 +86,17 @@ def test_plan_rejects_bad_parameters_before_anything_runs(tmp_path, params, mess
     assert not any(tmp_path.iterdir())
 
 
+def test_a_dict_grid_plans_its_settings_and_refuses_a_misspelt_one_before_anything_runs(
+        tmp_path):
+    grid = {"lr_slow": {"lr_g": 1e-4}, "lr_fast": {"lr_g": 4e-4, "lr_d": 4e-4}}
+    runs = sweep.plan(tmp_path, grid, 3, epochs=1, data="synthetic")
+    assert [r.name for r in runs][:2] == ["lr_slow/seed0", "lr_slow/seed1"] and len(runs) == 6
+    assert runs[3].params["lr_d"] == 4e-4 and "lr_d" not in runs[0].params
+    with pytest.raises(ValueError, match="setting 'sn' sets unknown parameter.*spectral_nrom"):
+        sweep.plan(tmp_path / "typo", {"sn": {"spectral_nrom": True}}, 3, epochs=1)
+    assert not any(tmp_path.iterdir())
+
+
 # --- summarising ---------------------------------------------------------------------------------
 def write_run(folder, seed, swd, d_real=0.8, status="finished"):
     """A run folder as training leaves it: config, stats with 2 epochs of 2 windows, evals."""
@@ -207,6 +218,16 @@ def test_the_interval_uses_the_seeds_that_have_the_metric():
     a, b = [100.0, 110.0], [200.0, 190.0, 210.0]
     expected = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert (c.low, c.high) == pytest.approx((expected.low, expected.high))
+
+
+def test_a_baseline_without_a_value_is_said_not_silently_skipped():
+    base = {**planted("hard", [1.0]), "seeds": 0, "failed": 3, "swd_end_mean": math.nan}
+    lines = sweep.conclusions([base, planted("real0.9", [100.0, 105.0, 95.0])])
+    assert sweep.compare([base, planted("real0.9", [1.0, 2.0])], "hard") == []
+    assert any("baseline 'hard' has no finished run" in line for line in lines)
+    assert not any("nan" in line for line in lines)
+    lines = sweep.conclusions([planted("dcgan", [1.0, 2.0]), planted("dcgan+sn_d", [3.0, 4.0])])
+    assert any("pass baseline= one of dcgan, dcgan+sn_d" in line for line in lines)
 
 
 def test_a_planted_gap_is_found_a_gap_inside_the_noise_is_not_one_seed_is_no_evidence():

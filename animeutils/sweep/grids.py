@@ -42,7 +42,8 @@ NAMED_SETTINGS: dict[str, dict] = {**RECIPE_SETTINGS, **VARIANT_SETTINGS}
 LABEL_FIELDS = ("real_label", "fake_label", "label_noise", "flip_prob")
 # What a run's row and a setting's summary row show of its configuration.
 SETTING_FIELDS = ("recipe", "loss", "augment", "r1_gamma", "ema", "lr_g", "lr_d", "hflip",
-                  *LABEL_FIELDS)
+                  *LABEL_FIELDS, "arch", "latent_dim", "spectral_norm", "d_dropout",
+                  "d_mid_dropout")
 GRIDS = {
     "default": list(SETTINGS),
     # The question the seed projects left open: one-sided 0.9 against 0.99, two-sided smoothing,

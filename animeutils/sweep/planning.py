@@ -40,7 +40,13 @@ def plan(sweep_dir: str | Path, grid="default", seeds: int | list[int] = 3,
     if fixed:
         raise ValueError(f"{', '.join(fixed)} cannot be set for the whole sweep: the sweep sets "
                          "them per setting, the seeds, and each run's folder")
-    allowed = notebook03.notebook_parameters(notebook) - {"run_dir", "resume", "seed", *varied}
+    accepted = notebook03.notebook_parameters(notebook)
+    for name in names:  # a dict grid's settings, checked before any run as the shared ones are
+        unknown = sorted(set(params_of[name]) - accepted)
+        if unknown:
+            raise ValueError(f"setting {name!r} sets unknown parameter(s) {', '.join(unknown)}: "
+                             f"use notebook 03's parameters ({', '.join(sorted(accepted))})")
+    allowed = accepted - {"run_dir", "resume", "seed", *varied}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown sweep parameter(s) {', '.join(unknown)}: use notebook "

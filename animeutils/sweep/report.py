@@ -154,6 +154,10 @@ def conclusions(summary: list[dict], metric: str = "swd_end", baseline: str = "h
         lines.append(f"Each setting against {baseline}, corrected for {len(comparisons)} "
                      "comparisons:")
         lines += [stats.verdict(c, metric, lower_is_better) for c in comparisons]
+    elif len(ranked) > 1 or ranked[0]["setting"] != baseline:
+        names = ", ".join(r["setting"] for r in summary)
+        lines.append(f"No setting is compared: the baseline {baseline!r} has no finished run with "
+                     f"a {metric} value (pass baseline= one of {names}).")
     return lines + _status_notes(summary)
 
 

@@ -3,8 +3,8 @@ difference of means with a 95 % Welch interval and a p-value corrected for the n
 comparisons (Holm), and the sentence those numbers support.
 
 Why the correction: picking the best of k settings against a baseline makes k comparisons, and
-at the 5 % level one of nine would look "significant" about a third of the time by chance alone
-(1 - 0.95**9 = 0.37). Holm's step-down method (Holm 1979, "A simple sequentially rejective
+at the 5 % level one of notebook 04's eight comparisons with hard labels would look
+"significant" about a third of the time by chance alone (1 - 0.95**8 = 0.34). Holm's step-down method (Holm 1979, "A simple sequentially rejective
 multiple test procedure") keeps the chance of any false claim at 5 % and is never less powerful
 than Bonferroni. Welch's t (unequal variances; Welch 1947) is the test for two small samples
 whose spreads may differ, with Welch-Satterthwaite degrees of freedom.
@@ -92,8 +92,8 @@ def holm(p_values: list[float]) -> list[float]:
 def compare(summary: list[dict], baseline: str, metric: str = "swd_end") -> list[Comparison]:
     """Every other setting against ``baseline`` on ``metric``, Holm-corrected over all of them."""
     base = next((r for r in summary if r["setting"] == baseline), None)
-    if base is None:
-        return []
+    if base is None or math.isnan(base[f"{metric}_mean"]):
+        return []  # nothing to compare with (conclusions says so)
     others = [r for r in summary if r is not base and not math.isnan(r[f"{metric}_mean"])]
     def n(row):
         return row.get(f"{metric}_n", row["seeds"])
