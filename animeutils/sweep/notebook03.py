@@ -3,6 +3,7 @@ downloaded once from the repository (Colab, a pip install), and its parameters."
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import subprocess
@@ -78,7 +79,14 @@ def training_notebook(notebook: str | Path | None = None) -> Path:
 
 
 def notebook_parameters(notebook: str | Path | None = None) -> set[str]:
+    """The names in notebook 03's ``parameters`` cell (read once per version of the file)."""
+    path = training_notebook(notebook)
+    return set(_parameters(str(path), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _parameters(path: str, mtime_ns: int) -> tuple[str, ...]:
     require_papermill()
     import papermill  # here, not at the top: in Colab it is installed on first use
 
-    return set(papermill.inspect_notebook(str(training_notebook(notebook))))
+    return tuple(papermill.inspect_notebook(path))
