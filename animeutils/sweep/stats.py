@@ -4,10 +4,11 @@ comparisons (Holm), and the sentence those numbers support.
 
 Why the correction: picking the best of k settings against a baseline makes k comparisons, and
 at the 5 % level one of notebook 04's eight comparisons with hard labels would look
-"significant" about a third of the time by chance alone (1 - 0.95**8 = 0.34). Holm's step-down method (Holm 1979, "A simple sequentially rejective
-multiple test procedure") keeps the chance of any false claim at 5 % and is never less powerful
-than Bonferroni. Welch's t (unequal variances; Welch 1947) is the test for two small samples
-whose spreads may differ, with Welch-Satterthwaite degrees of freedom.
+"significant" about a third of the time by chance alone (1 - 0.95**8 = 0.34). Holm's step-down
+method (Holm 1979, "A simple sequentially rejective multiple test procedure") keeps the chance
+of any false claim at 5 % and is never less powerful than Bonferroni. Welch's t (unequal
+variances; Welch 1947) is the test for two small samples whose spreads may differ, with
+Welch-Satterthwaite degrees of freedom.
 """
 
 from __future__ import annotations
