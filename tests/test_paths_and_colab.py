@@ -37,8 +37,8 @@ def test_relative_paths_mean_the_same_from_the_root_and_from_notebooks(clone, mo
     from animeutils import sources
 
     assert Path(sources.resolve("runs/faces").path) == (clone / "runs" / "faces").resolve()
-    monkeypatch.setattr(sweep.notebook03, "notebook_parameters",
-                        lambda notebook=None: {"epochs", "data"})
+    monkeypatch.setattr(sweep.notebook03, "notebook_parameters",  # the quick grid's and these
+                        lambda notebook=None: {"epochs", "data", *sweep.LABEL_FIELDS})
     runs = sweep.plan("runs/sweep", "quick", 1, epochs=1, data="synthetic")
     assert runs[0].path == (clone / "runs" / "sweep" / "hard" / "seed0").resolve()
 
