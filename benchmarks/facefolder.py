@@ -23,6 +23,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from animeutils import data, synthetic
 
 
+def file_name(i: int) -> str:
+    """Face ``i``'s file, named like the Kaggle set's ``<id>_<year>.jpg``."""
+    return f"{i}_{2000 + i % 20}.jpg"
+
+
+def chunks(n: int, seed: int):
+    """``(first index, uint8 faces)`` in chunks of 512, 120 px, as the folder is written."""
+    for start in range(0, n, 512):
+        images, _ = synthetic.generate(min(512, n - start), image_size=120,
+                                       seed=seed * 100_003 + start)
+        yield start, images.numpy()
+
+
 def write_face_folder(root: str | Path, n: int, seed: int) -> Path:
     """Write (or keep, when complete) ``n`` faces under ``root/images``; returns ``root``."""
     root = Path(root)
@@ -31,13 +44,11 @@ def write_face_folder(root: str | Path, n: int, seed: int) -> Path:
         return root
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    for start in range(0, n, 512):
-        count = min(512, n - start)
-        images, _ = synthetic.generate(count, image_size=120, seed=seed * 100_003 + start)
-        for i, img in enumerate(images.numpy()):
+    for start, images in chunks(n, seed):
+        for i, img in enumerate(images, start):
             side = int(rng.integers(90, 121))
             picture = Image.fromarray(img).resize((side, side), Image.Resampling.LANCZOS)
-            picture.save(folder / f"{start + i}_{2000 + (start + i) % 20}.jpg", quality=90)
+            picture.save(folder / file_name(i), quality=90)
     return root
 
 
@@ -45,14 +56,12 @@ def fingerprint(root: str | Path, n: int, seed: int) -> list[str]:
     """Per chunk of 512 faces: sha256 prefixes of the generated pixels (regenerated) and of the
     JPEG files under ``root/images``, in the order :func:`write_face_folder` wrote them."""
     folder, lines = Path(root) / "images", []
-    for start in range(0, n, 512):
-        count = min(512, n - start)
-        images, _ = synthetic.generate(count, image_size=120, seed=seed * 100_003 + start)
+    for start, images in chunks(n, seed):
         files = hashlib.sha256()
-        for i in range(start, start + count):
-            files.update((folder / f"{i}_{2000 + i % 20}.jpg").read_bytes())
-        pixels = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
-        lines.append(f"faces {start}-{start + count - 1}: generated {pixels}, "
+        for i in range(start, start + len(images)):
+            files.update((folder / file_name(i)).read_bytes())
+        pixels = hashlib.sha256(images.tobytes()).hexdigest()[:16]
+        lines.append(f"faces {start}-{start + len(images) - 1}: generated {pixels}, "
                      f"files {files.hexdigest()[:16]}")
     return lines
 
